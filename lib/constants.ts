@@ -1,0 +1,39 @@
+/** Defaults, in one place. Every time value says its unit. */
+
+/** Production host of the i'mport (PortOne V1) REST API. */
+export const DEFAULT_BASE_URL = 'https://api.iamport.kr'
+
+/** Default imp_uid whitelist: observed ids are `imp_` + 12 digits; the spec's examples have 11. */
+export const DEFAULT_IMP_UID_PATTERN = '^imp_[0-9]{6,20}$'
+
+/** Whole-request budget for one upstream call (headers and body), in milliseconds. */
+export const DEFAULT_TIMEOUT_MS = 10_000
+
+/** Connect budget, in milliseconds (never more than the request budget). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000
+
+/** Sockets per client pool: enough for a busy instance, bounded so i'mport is not flooded. */
+export const DEFAULT_POOL_CONNECTIONS = 32
+
+/** How long an idle keep-alive socket stays open, in milliseconds. */
+export const DEFAULT_KEEP_ALIVE_MS = 30_000
+
+/** A cached token is refreshed this long before the server says it expires, in milliseconds. */
+export const TOKEN_REFRESH_MARGIN_MS = 60_000
+
+/**
+ * A token whose lifetime (server `expired_at - now`) is at most this is used for the calls that
+ * asked for it but never cached, so a broken `expired_at` cannot cause a refresh loop.
+ */
+export const TOKEN_MIN_CACHE_MS = 1_000
+
+/** Route defaults. */
+export const DEFAULT_ROUTE_URL = '/certifications'
+export const DEFAULT_CERTIFIED_WITHIN_SECONDS = 600
+/** Clock skew allowed between i'mport's `certified_at` and this server, in seconds. */
+export const CERTIFIED_AT_SKEW_SECONDS = 60
+export const DEFAULT_BODY_LIMIT_BYTES = 1024
+export const DEFAULT_MERCHANT_UID_TTL_SECONDS = 1800
+
+/** Korea has used UTC+9 without DST since 1988; age rules read "today" there. */
+export const SEOUL_TIME_ZONE = 'Asia/Seoul'

@@ -1,0 +1,74 @@
+import createError, { type FastifyError } from '@fastify/error'
+
+/**
+ * The package's error classes (@fastify/error). Messages are fixed strings or carry only an
+ * option name or an imp_uid-free description: never personal data, a token or the secret.
+ */
+
+export const InvalidOptionsError = createError<[string]>(
+  'FST_IAMPORT_INVALID_OPTIONS', 'Invalid fastify-iamport option: %s', 500)
+
+export const InvalidImpUidError = createError(
+  'FST_IAMPORT_INVALID_IMP_UID', 'The imp_uid is not of the expected form', 400)
+
+export const CertificationNotFoundError = createError(
+  'FST_IAMPORT_CERTIFICATION_NOT_FOUND', 'No certification exists for this imp_uid', 404)
+
+export const NotCertifiedError = createError(
+  'FST_IAMPORT_NOT_CERTIFIED', 'The identity verification was not completed', 422)
+
+export const StaleCertificationError = createError(
+  'FST_IAMPORT_STALE_CERTIFICATION', 'The identity verification is too old; please verify again', 422)
+
+export const MerchantMismatchError = createError(
+  'FST_IAMPORT_MERCHANT_MISMATCH', 'The verification was not started by this server for this session', 422)
+
+export const ReplayedError = createError(
+  'FST_IAMPORT_REPLAYED', 'This identity verification was already used', 409)
+
+export const AgeRestrictedError = createError(
+  'FST_IAMPORT_AGE_RESTRICTED', 'The verified person does not meet the age requirement', 403)
+
+export const DuplicateError = createError(
+  'FST_IAMPORT_DUPLICATE', 'An account already exists for this person', 409)
+
+export const MissingIdentityKeyError = createError(
+  'FST_IAMPORT_MISSING_IDENTITY_KEY', 'The identity provider returned no CI for this person', 422)
+
+export const UpstreamError = createError<[string]>(
+  'FST_IAMPORT_UPSTREAM', 'i\'mport request failed: %s', 502)
+
+export const UpstreamTimeoutError = createError(
+  'FST_IAMPORT_UPSTREAM_TIMEOUT', 'i\'mport did not answer in time', 504)
+
+export const StoreUnavailableError = createError(
+  'FST_IAMPORT_STORE_UNAVAILABLE', 'The verification store is unavailable', 503)
+
+/** What an upstream failure carries besides its message: no body, no header, no token. */
+export interface UpstreamDetails {
+  /** HTTP status i'mport answered with, when it answered. */
+  upstreamStatus?: number
+  /** The envelope's `code`, when the body was an envelope. */
+  upstreamCode?: number
+  /** The envelope's `message`, cut to 200 characters (i'mport's texts are fixed phrases). */
+  upstreamMessage?: string
+  /** Which call failed. */
+  operation: string
+}
+
+/** An upstream failure as thrown by the client. */
+export type IamportUpstreamError = FastifyError & UpstreamDetails
+
+/** Builds an UpstreamError that names the failed call and what i'mport answered, nothing more. */
+export function upstreamError (reason: string, details: UpstreamDetails): IamportUpstreamError {
+  const err: IamportUpstreamError = Object.assign(new UpstreamError(`${details.operation}: ${reason}`), { operation: details.operation })
+  if (details.upstreamStatus !== undefined) err.upstreamStatus = details.upstreamStatus
+  if (details.upstreamCode !== undefined) err.upstreamCode = details.upstreamCode
+  if (typeof details.upstreamMessage === 'string') err.upstreamMessage = details.upstreamMessage.slice(0, 200)
+  return err
+}
+
+/** Builds an UpstreamTimeoutError that names the call that timed out. */
+export function upstreamTimeoutError (operation: string): IamportUpstreamError {
+  return Object.assign(new UpstreamTimeoutError(), { operation })
+}
