@@ -35,6 +35,9 @@ export const DuplicateError = createError(
 export const MissingIdentityKeyError = createError(
   'FST_IAMPORT_MISSING_IDENTITY_KEY', 'The identity provider returned no CI for this person', 422)
 
+export const HookFailedError = createError(
+  'FST_IAMPORT_HOOK_FAILED', 'A verification hook failed', 500)
+
 export const UpstreamError = createError<[string]>(
   'FST_IAMPORT_UPSTREAM', 'i\'mport request failed: %s', 502)
 

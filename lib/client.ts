@@ -1,0 +1,221 @@
+import { Pool, type Dispatcher } from 'undici'
+import {
+  DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IMP_UID_PATTERN, DEFAULT_KEEP_ALIVE_MS,
+  DEFAULT_POOL_CONNECTIONS, DEFAULT_TIMEOUT_MS
+} from './constants.js'
+import { CertificationNotFoundError, InvalidOptionsError, upstreamError } from './errors.js'
+import { impUidPathSegment } from './imp-uid.js'
+import {
+  certificationCheck, otpRequestResponseCheck, tokenResponseCheck,
+  type Certification, type TokenResponse
+} from './schemas.js'
+import { TokenCache } from './token-cache.js'
+import { sendCall, type EnvelopeAnswer, type UpstreamCall, type UpstreamTarget } from './upstream.js'
+
+/** Options of {@link IamportClient}. */
+export interface IamportClientOptions {
+  /** REST API key (`imp_key`). */
+  apiKey: string
+  /** REST API secret (`imp_secret`): kept in a private field, never logged or thrown. */
+  apiSecret: string
+  /** Default `https://api.iamport.kr`; `https://static-api.iamport.kr` for fixed egress IPs. */
+  baseUrl?: string
+  /** Sub-merchant tier code (3 upper-case letters or digits), sent as the `Tier` header. */
+  tier?: string
+  /** Budget of one upstream request in milliseconds (default 10 000). */
+  timeoutMs?: number
+  /** An undici Dispatcher to send through (Agent, MockAgent, ProxyAgent). Not closed by `close()`. */
+  dispatcher?: Dispatcher
+  /** Sockets of the client's own pool (default 32). Ignored with `dispatcher`. */
+  connections?: number
+  /** imp_uid whitelist (default `^imp_[0-9]{6,20}$`). */
+  impUidPattern?: RegExp | string
+}
+
+/** Input of `POST /certifications/otp/request` (server-driven SMS verification). */
+export interface OtpRequestInput {
+  name: string
+  phone: string
+  /** `YYMMDD`. */
+  birth: string
+  /** 7th digit of the resident registration number. */
+  genderDigit: string
+  carrier: 'SKT' | 'KT' | 'LGT'
+  isMvno?: boolean
+  company?: string
+  merchantUid?: string
+  channelKey?: string
+  verificationMethod?: 'SMS' | 'APP'
+  /** PG-specific JSON string. */
+  bypass?: string
+}
+
+const TIER_PATTERN = /^[A-Z0-9]{3}$/
+
+/**
+ * Client for the i'mport (PortOne V1) certification API: one keep-alive pool, a shared cached
+ * token, whitelisted imp_uids, and typed errors that never carry the secret, a token or a body.
+ */
+export class IamportClient {
+  readonly #apiKey: string
+  readonly #apiSecret: string
+  readonly #target: UpstreamTarget
+  readonly #ownPool: Pool | undefined
+  readonly #baseHeaders: Record<string, string>
+  readonly #impUidPattern: RegExp
+  readonly #tokens: TokenCache
+
+  constructor (options: IamportClientOptions) {
+    const opts = options ?? {}
+    this.#apiKey = requireString(opts.apiKey, 'apiKey')
+    this.#apiSecret = requireString(opts.apiSecret, 'apiSecret')
+    const base = parseBaseUrl(opts.baseUrl ?? DEFAULT_BASE_URL)
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new InvalidOptionsError('timeoutMs must be a positive integer')
+    const connections = opts.connections ?? DEFAULT_POOL_CONNECTIONS
+    if (!Number.isInteger(connections) || connections <= 0) throw new InvalidOptionsError('connections must be a positive integer')
+    if (opts.tier !== undefined && !(typeof opts.tier === 'string' && TIER_PATTERN.test(opts.tier))) {
+      throw new InvalidOptionsError('tier must be 3 upper-case letters or digits')
+    }
+    this.#impUidPattern = compilePattern(opts.impUidPattern ?? DEFAULT_IMP_UID_PATTERN)
+    this.#ownPool = opts.dispatcher === undefined
+      ? new Pool(base.origin, {
+        connections,
+        keepAliveTimeout: DEFAULT_KEEP_ALIVE_MS,
+        connectTimeout: Math.min(DEFAULT_CONNECT_TIMEOUT_MS, timeoutMs),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs
+      })
+      : undefined
+    this.#target = { dispatcher: opts.dispatcher ?? this.#ownPool!, origin: base.origin, basePath: base.path, timeoutMs }
+    this.#baseHeaders = opts.tier === undefined ? {} : { tier: opts.tier }
+    this.#tokens = new TokenCache(() => this.#issueToken())
+  }
+
+  /** A valid access token: cached, and fetched once for any number of concurrent callers. */
+  getToken (): Promise<string> {
+    return this.#tokens.get()
+  }
+
+  /** `GET /certifications/{imp_uid}`: the verification result as i'mport stores it. */
+  async getCertification (impUid: string): Promise<Certification> {
+    const path = '/certifications/' + impUidPathSegment(impUid, this.#impUidPattern)
+    return certificationOf(await this.#authorized({ operation: 'getCertification', method: 'GET', path }))
+  }
+
+  /** `DELETE /certifications/{imp_uid}`: erases the result at i'mport and returns it. */
+  async deleteCertification (impUid: string): Promise<Certification> {
+    const path = '/certifications/' + impUidPathSegment(impUid, this.#impUidPattern)
+    return certificationOf(await this.#authorized({ operation: 'deleteCertification', method: 'DELETE', path }))
+  }
+
+  /** `POST /certifications/otp/request`: sends the SMS; returns the new imp_uid. */
+  async requestOtp (input: OtpRequestInput): Promise<{ impUid: string }> {
+    const body = JSON.stringify({
+      name: input.name,
+      phone: input.phone,
+      birth: input.birth,
+      gender_digit: input.genderDigit,
+      carrier: input.carrier,
+      is_mvno: input.isMvno ?? false,
+      company: input.company,
+      merchant_uid: input.merchantUid,
+      channel_key: input.channelKey,
+      verification_method: input.verificationMethod,
+      bypass: input.bypass
+    })
+    const answer = await this.#authorized({ operation: 'requestOtp', method: 'POST', path: '/certifications/otp/request', body })
+    const response = successResponse(answer, 'requestOtp')
+    if (!otpRequestResponseCheck.Check(response)) throw upstreamError('unexpected response shape', { operation: 'requestOtp', upstreamStatus: answer.status })
+    return { impUid: response.imp_uid }
+  }
+
+  /** `POST /certifications/otp/confirm/{imp_uid}`: confirms the SMS code (none for KCP APP). */
+  async confirmOtp (impUid: string, otp?: string): Promise<Certification> {
+    const path = '/certifications/otp/confirm/' + impUidPathSegment(impUid, this.#impUidPattern)
+    const body = JSON.stringify(otp === undefined ? {} : { otp })
+    return certificationOf(await this.#authorized({ operation: 'confirmOtp', method: 'POST', path, body }))
+  }
+
+  /** Closes the pool this client created; an injected dispatcher stays open. */
+  async close (): Promise<void> {
+    await this.#ownPool?.close()
+  }
+
+  async #issueToken (): Promise<TokenResponse> {
+    const answer = await sendCall(this.#target, {
+      operation: 'getToken',
+      method: 'POST',
+      path: '/users/getToken',
+      headers: { ...this.#baseHeaders, 'content-type': 'application/json' },
+      body: JSON.stringify({ imp_key: this.#apiKey, imp_secret: this.#apiSecret })
+    })
+    if (answer.status === 401) throw upstreamError('could not authenticate (check apiKey and apiSecret)', details(answer, 'getToken'))
+    const response = successResponse(answer, 'getToken')
+    if (!tokenResponseCheck.Check(response)) throw upstreamError('unexpected response shape', { operation: 'getToken', upstreamStatus: answer.status })
+    return response
+  }
+
+  /** Sends an authorized call; a 401 drops the token and retries exactly once with a new one. */
+  async #authorized (call: Omit<UpstreamCall, 'headers'>): Promise<EnvelopeAnswer> {
+    let token = await this.#tokens.get()
+    let answer = await sendCall(this.#target, { ...call, headers: this.#headers(token, call.body) })
+    if (answer.status === 401) {
+      this.#tokens.invalidate(token)
+      token = await this.#tokens.get()
+      answer = await sendCall(this.#target, { ...call, headers: this.#headers(token, call.body) })
+      if (answer.status === 401) throw upstreamError('token refused twice', details(answer, call.operation))
+    }
+    if (answer.status === 404) throw new CertificationNotFoundError()
+    return answer
+  }
+
+  #headers (token: string, body: string | undefined): Record<string, string> {
+    const headers: Record<string, string> = { ...this.#baseHeaders, authorization: 'Bearer ' + token }
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    return headers
+  }
+}
+
+function certificationOf (answer: EnvelopeAnswer): Certification {
+  const response = successResponse(answer, 'certification')
+  if (!certificationCheck.Check(response)) throw upstreamError('unexpected certification shape', { operation: 'certification', upstreamStatus: answer.status })
+  return response
+}
+
+/** The envelope's `response` when i'mport said yes: HTTP 2xx, `code === 0`, a response. */
+function successResponse (answer: EnvelopeAnswer, operation: string): unknown {
+  if (answer.status < 200 || answer.status > 299 || answer.code !== 0 || answer.response == null) {
+    throw upstreamError(`HTTP ${answer.status}, code ${answer.code}`, details(answer, operation))
+  }
+  return answer.response
+}
+
+function details (answer: EnvelopeAnswer, operation: string) {
+  return { operation, upstreamStatus: answer.status, upstreamCode: answer.code, upstreamMessage: answer.message ?? undefined }
+}
+
+function requireString (value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new InvalidOptionsError(`${name} is required`)
+  return value
+}
+
+function parseBaseUrl (value: unknown): { origin: string, path: string } {
+  let url: URL
+  try {
+    url = new URL(String(value))
+  } catch {
+    throw new InvalidOptionsError('baseUrl must be an absolute http(s) URL')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InvalidOptionsError('baseUrl must be an absolute http(s) URL')
+  return { origin: url.origin, path: url.pathname.replace(/\/+$/, '') }
+}
+
+function compilePattern (pattern: unknown): RegExp {
+  if (pattern instanceof RegExp) return pattern
+  try {
+    return new RegExp(String(pattern))
+  } catch {
+    throw new InvalidOptionsError('impUidPattern must be a valid regular expression')
+  }
+}
