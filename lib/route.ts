@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { Type } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { meetsMinAge } from './age.js'
 import type { IamportClient } from './client.js'
@@ -25,7 +26,7 @@ export interface CertificationsRouteOptions {
 /** Fastify's standard error body: the only thing any refusal sends. */
 const ErrorBody = Type.Object({
   statusCode: Type.Integer(),
-  code: Type.String(),
+  code: Type.Optional(Type.String()),
   error: Type.String(),
   message: Type.String()
 })
@@ -42,12 +43,18 @@ export async function certificationsRoute (fastify: FastifyInstance, options: Ce
   const settings = routeSettings(options.route)
   const { client } = options
   const verify = verifier(client, settings)
+  const body = Type.Object({ imp_uid: Type.String({ pattern: settings.impUidPattern, maxLength: 64 }) })
+  const bodyCheck = TypeCompiler.Compile(body)
+  const bodyError = `body/imp_uid must be a string matching ${settings.impUidPattern}`
 
   fastify.post<{ Body: { imp_uid: string } }>(settings.url, {
     bodyLimit: settings.bodyLimit,
+    // TypeBox's compiled check instead of Fastify's Ajv, whose type coercion would turn
+    // ["imp_1…"] into "imp_1…": the body must already be { imp_uid: string }.
+    validatorCompiler: () => (data) => bodyCheck.Check(data) ? { value: data } : { error: new Error(bodyError) },
     schema: {
       ...settings.schema,
-      body: Type.Object({ imp_uid: Type.String({ pattern: settings.impUidPattern, maxLength: 64 }) }),
+      body,
       response: {
         ...errorResponses,
         ...(settings.onVerified === undefined ? { 200: VerifiedBody } : {}),
@@ -57,15 +64,13 @@ export async function certificationsRoute (fastify: FastifyInstance, options: Ce
   }, async function verifyCertification (request, reply) {
     const started = performance.now()
     const impUid = request.body.imp_uid
-    let outcome = 'VERIFIED'
     try {
-      return await verify(impUid, request, reply)
+      const result = await verify(impUid, request, reply)
+      logOutcome(request, impUid, 'VERIFIED', started)
+      return result
     } catch (err) {
-      outcome = (err as { code?: string }).code ?? 'ERROR'
+      logOutcome(request, impUid, (err as { code?: string }).code ?? 'ERROR', started)
       throw err
-    } finally {
-      // The one line a verification writes: never anything from the certification itself.
-      request.log.info({ impUid, outcome, ms: Math.round(performance.now() - started) }, 'iamport verification')
     }
   })
 
@@ -82,6 +87,11 @@ export async function certificationsRoute (fastify: FastifyInstance, options: Ce
       return { merchantUid: issued }
     })
   }
+}
+
+/** The one line a verification writes: never anything from the certification itself. */
+function logOutcome (request: FastifyRequest, impUid: string, outcome: string, started: number): void {
+  request.log.info({ impUid, outcome, ms: Math.round(performance.now() - started) }, 'iamport verification')
 }
 
 type Verify = (impUid: string, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>

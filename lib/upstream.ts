@@ -87,9 +87,9 @@ async function readBounded (body: Dispatcher.ResponseData['body']): Promise<stri
 class BodyTooLargeError extends Error {}
 
 function transportError (err: unknown, operation: string): Error {
-  const { name, code } = (err ?? {}) as { name?: string, code?: string }
+  const { name, code } = Object(err) as { name?: string, code?: string }
   if (name === 'TimeoutError' || (code !== undefined && TIMEOUT_CODES.has(code))) return upstreamTimeoutError(operation)
   if (err instanceof BodyTooLargeError) return upstreamError('body too large', { operation })
   // Only the error's code: undici's messages and causes can carry the request's headers.
-  return upstreamError(`connection failed (${code ?? name ?? 'unknown'})`, { operation })
+  return upstreamError(`connection failed (${String(code)})`, { operation })
 }

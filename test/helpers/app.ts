@@ -1,0 +1,65 @@
+import type { Test } from 'tap'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { Writable } from 'node:stream'
+import fastifyIamport, { type FastifyIamportOptions } from '../../index.js'
+import type { CertificationsOptions } from '../../lib/route.js'
+import type { Certification } from '../../lib/schemas.js'
+import { createFakeIamport, type FakeIamport } from '../../lib/testing/index.js'
+
+/** Every log line any test app wrote, for the log-hygiene test. */
+export const allLogLines: string[] = []
+
+/** Values that must never reach a log line: secrets, tokens and every seeded personal value. */
+export const sensitiveValues = new Set<string>()
+
+/** Seeds a certification and remembers its personal values as sensitive. */
+export function seed (fake: FakeIamport, partial: Parameters<FakeIamport['seedCertification']>[0] = {}): Certification {
+  const record = fake.seedCertification(partial)
+  for (const key of ['name', 'birthday', 'phone', 'unique_key', 'unique_in_site'] as const) {
+    const value = record[key]
+    if (typeof value === 'string' && value.length > 0) sensitiveValues.add(value)
+  }
+  return record
+}
+
+export interface TestApp {
+  app: FastifyInstance
+  fake: FakeIamport
+  /** Log lines this app wrote. */
+  logs: string[]
+  /** POSTs a JSON body (or a raw string with a content type) to the app over real HTTP. */
+  post: (path: string, body: unknown, contentType?: string, headers?: Record<string, string>) => Promise<{ status: number, body: any }>
+  verify: (impUid: unknown, headers?: Record<string, string>) => Promise<{ status: number, body: any }>
+}
+
+/** A fake i'mport server and an app with the plugin, listening on 127.0.0.1, closed at teardown. */
+export async function startApp (t: Test, certifications?: false | string | CertificationsOptions, options: Partial<FastifyIamportOptions> = {}, fake?: FakeIamport): Promise<TestApp> {
+  const upstream = fake ?? await createFakeIamport()
+  const logs: string[] = []
+  const stream = new Writable({
+    write (chunk, _encoding, done) {
+      logs.push(String(chunk))
+      allLogLines.push(String(chunk))
+      done()
+    }
+  })
+  const app = Fastify({ logger: { level: 'trace', stream } })
+  await app.register(fastifyIamport, { apiKey: upstream.apiKey, apiSecret: upstream.apiSecret, baseUrl: upstream.url, certifications, ...options })
+  const address = await app.listen({ port: 0, host: '127.0.0.1' })
+  sensitiveValues.add(upstream.apiSecret)
+  t.teardown(async () => {
+    for (const token of upstream.issuedTokens()) sensitiveValues.add(token)
+    await app.close()
+    if (fake === undefined) await upstream.close()
+  })
+  async function post (path: string, body: unknown, contentType = 'application/json', headers: Record<string, string> = {}): Promise<{ status: number, body: any }> {
+    const res = await fetch(address + path, {
+      method: 'POST',
+      headers: { 'content-type': contentType, ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body)
+    })
+    const text = await res.text()
+    return { status: res.status, body: text === '' ? undefined : JSON.parse(text) }
+  }
+  return { app, fake: upstream, logs, post, verify: (impUid, headers) => post('/certifications', { imp_uid: impUid }, 'application/json', headers) }
+}
