@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { once } from 'node:events'
 import { createHash, randomBytes, randomInt } from 'node:crypto'
 import type { Certification } from '../schemas.js'
+import { SANDBOX_PAGE_HEADERS, sandboxCertificationPage } from './sandbox-page.js'
 
 /**
  * A faithful fake of the i'mport (PortOne V1) REST API on a real HTTP server (127.0.0.1, port 0):
@@ -144,7 +145,7 @@ interface OtpSubject {
 }
 
 type RouteKind = 'getToken' | 'getCertification' | 'deleteCertification' | 'otpRequest' | 'otpConfirm' |
-  'seed' | 'seedPreflight' | 'unknown'
+  'seed' | 'seedPreflight' | 'sandboxPage' | 'unknown'
 
 const ROUTES: Array<[RegExp, RouteKind]> = [
   [/^POST \/users\/getToken$/, 'getToken'],
@@ -153,7 +154,8 @@ const ROUTES: Array<[RegExp, RouteKind]> = [
   [/^GET \/certifications\/([^/]+)$/, 'getCertification'],
   [/^DELETE \/certifications\/([^/]+)$/, 'deleteCertification'],
   [/^POST \/__fake\/certifications$/, 'seed'],
-  [/^OPTIONS \/__fake\/certifications$/, 'seedPreflight']
+  [/^OPTIONS \/__fake\/certifications$/, 'seedPreflight'],
+  [/^GET \/sandbox\/certification$/, 'sandboxPage']
 ]
 
 const COUNTED = new Set<RouteKind>(['getToken', 'getCertification', 'deleteCertification', 'otpRequest', 'otpConfirm'])
@@ -172,6 +174,14 @@ function sendJson (res: ServerResponse, status: number, body: unknown, headers: 
   const payload = JSON.stringify(body)
   res.writeHead(status, { ...headers, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(payload) })
   res.end(payload)
+}
+
+/** The stand-in for the i'mport certification window (see sandbox-page.ts). */
+function sendSandboxPage (res: ServerResponse, url: string): void {
+  const merchantUid = new URL(url, 'http://fake.invalid').searchParams.get('merchant_uid') ?? ''
+  const page = sandboxCertificationPage(merchantUid)
+  res.writeHead(200, { ...SANDBOX_PAGE_HEADERS, 'content-length': Buffer.byteLength(page) })
+  res.end(page)
 }
 
 function sendRaw (res: ServerResponse, status: number, contentType: string, payload: string): void {
@@ -259,6 +269,8 @@ function pgTid (nowSeconds: number): string {
  * `POST /__fake/certifications` (JSON partial, no auth, CORS open) -> `201 { imp_uid, merchant_uid }`,
  * so a browser sandbox page or another process can seed a certification. Requests to `/__fake/*`
  * count in `calls.total` and `requests`, never in the API counters, and are never faulted.
+ * `GET /sandbox/certification?merchant_uid=...` is a stand-in for the i'mport certification window
+ * (sandbox-page.ts): it seeds through that endpoint and answers its opener like the SDK callback.
  */
 export async function createFakeIamport (options: FakeIamportOptions = {}): Promise<FakeIamport> {
   const apiKey = options.apiKey ?? `fake_key_${randomBytes(8).toString('hex')}`
@@ -513,6 +525,7 @@ export async function createFakeIamport (options: FakeIamportOptions = {}): Prom
       return
     }
     if (kind === 'seed') return seedFromRequest(res, raw, contentType)
+    if (kind === 'sandboxPage') return sendSandboxPage(res, url)
     if (kind !== 'getToken' && !isAuthorized(req)) return sendJson(res, 401, UNAUTHORIZED)
     const body = parseBody(raw, contentType)
     if (body === undefined) return sendJson(res, 400, envelope(-1, 'Invalid request body'))

@@ -1,0 +1,209 @@
+import { OUTCOME_MESSAGES } from './messages.js'
+import type { ExampleMode } from './config.js'
+
+/** What the page needs to know to start a verification. */
+export interface PageSettings {
+  mode: ExampleMode
+  /** 가맹점 식별코드 for `IMP.init` (production mode). */
+  merchantCode?: string
+  /** Origin of the fake i'mport server whose stand-in window replaces the SDK (sandbox mode). */
+  sandboxUrl?: string
+}
+
+/** The i'mport V1 browser SDK (production mode only). */
+export const IAMPORT_SDK_URL = 'https://cdn.iamport.kr/v1/iamport.js'
+
+const STYLE = `
+:root { color-scheme: light; --ink: #1d2433; --muted: #5b6478; --line: #dfe3ea; --brand: #2451d6; }
+* { box-sizing: border-box; }
+body { margin: 0; min-height: 100vh; display: grid; place-items: center; background: #f3f5f9; color: var(--ink);
+  word-break: keep-all; overflow-wrap: anywhere;
+  font: 16px/1.6 "Apple SD Gothic Neo", "Malgun Gothic", "Noto Sans KR", "NanumGothic", system-ui, sans-serif; }
+main { width: min(34rem, calc(100vw - 2rem)); background: #fff; border: 1px solid var(--line); border-radius: 14px;
+  padding: 2rem 2rem 1.5rem; box-shadow: 0 6px 24px rgba(29, 36, 51, .06); }
+h1 { margin: 0 0 .25rem; font-size: 1.45rem; }
+.lead { margin: 0 0 1.25rem; color: var(--muted); }
+.mode { display: inline-block; margin: 0 0 1rem; padding: .15rem .6rem; border-radius: 999px; font-size: .8rem; font-weight: 600; }
+.mode.sandbox { background: #fff4d6; color: #7a5300; }
+.mode.production { background: #e3f5e8; color: #1d6b35; }
+button { width: 100%; padding: .85rem 1rem; border: 0; border-radius: 10px; background: var(--brand); color: #fff;
+  font: inherit; font-weight: 700; font-size: 1.05rem; cursor: pointer; }
+button:disabled { opacity: .6; cursor: progress; }
+#outcome { margin-top: 1.25rem; padding: 1rem 1.1rem; border-radius: 10px; border: 1px solid var(--line); }
+#outcome h2 { margin: 0 0 .35rem; font-size: 1.1rem; }
+#outcome p { margin: .2rem 0; }
+#outcome .en { color: var(--muted); }
+#outcome .code { margin-top: .5rem; font: .75rem/1.4 ui-monospace, monospace; color: var(--muted); }
+#outcome.success { background: #eefaf1; border-color: #a8dfb7; }
+#outcome.warning { background: #fff8e6; border-color: #f0d08a; }
+#outcome.error { background: #fdf0f0; border-color: #eeb4b4; }
+#outcome.neutral { background: #f5f6f8; }
+#outcome.pending { background: #f5f6f8; color: var(--muted); }
+footer { margin-top: 1.5rem; font-size: .8rem; color: var(--muted); }
+`
+
+// Static: everything variable comes from the JSON config block, read as data.
+const SCRIPT = `
+(function () {
+  'use strict'
+  var config = JSON.parse(document.getElementById('example-config').textContent)
+  var button = document.getElementById('verify')
+  var outcome = document.getElementById('outcome')
+
+  function show (key, name) {
+    var message = config.messages[key] || config.messages.UNKNOWN
+    var fill = function (text) { return text.split('{name}').join(name || '') }
+    outcome.hidden = false
+    outcome.className = message.tone
+    outcome.dataset.outcome = key
+    document.getElementById('outcome-title').textContent = message.title
+    document.getElementById('outcome-ko').textContent = fill(message.ko)
+    document.getElementById('outcome-en').textContent = fill(message.en)
+    document.getElementById('outcome-code').textContent = /^FST_/.test(key) ? key : ''
+  }
+
+  function pending () {
+    outcome.hidden = false
+    outcome.className = 'pending'
+    outcome.dataset.outcome = 'PENDING'
+    document.getElementById('outcome-title').textContent = '본인인증 진행 중 · Verifying…'
+    document.getElementById('outcome-ko').textContent = ''
+    document.getElementById('outcome-en').textContent = ''
+    document.getElementById('outcome-code').textContent = ''
+  }
+
+  async function post (url, body) {
+    var init = { method: 'POST', credentials: 'same-origin', headers: {} }
+    if (body !== undefined) {
+      init.headers['content-type'] = 'application/json'
+      init.body = JSON.stringify(body)
+    }
+    var response = await fetch(url, init)
+    var data = null
+    try { data = await response.json() } catch (err) { data = null }
+    return { ok: response.ok, data: data || {} }
+  }
+
+  // Sandbox: the fake i'mport server's stand-in window answers like the SDK callback, by postMessage.
+  function sandboxCertification (popup, merchantUid) {
+    return new Promise(function (resolve) {
+      var origin = new URL(config.sandboxUrl).origin
+      var done = false
+      function finish (rsp) {
+        if (done) return
+        done = true
+        window.removeEventListener('message', onMessage)
+        clearInterval(watch)
+        resolve(rsp)
+      }
+      function onMessage (event) {
+        if (event.origin !== origin || event.source !== popup || !event.data || typeof event.data !== 'object') return
+        finish(event.data)
+      }
+      window.addEventListener('message', onMessage)
+      // Closed without an answer: cancelled (a late message still wins within the grace period).
+      var watch = setInterval(function () {
+        if (!popup.closed) return
+        clearInterval(watch)
+        setTimeout(function () { finish({ success: false, imp_uid: null }) }, 500)
+      }, 300)
+      popup.location.href = config.sandboxUrl + '/sandbox/certification?merchant_uid=' + encodeURIComponent(merchantUid)
+    })
+  }
+
+  // Production: the i'mport SDK. On mobile it redirects to m_redirect_url instead of calling back.
+  function sdkCertification (merchantUid) {
+    return new Promise(function (resolve) {
+      window.IMP.init(config.merchantCode)
+      window.IMP.certification({ merchant_uid: merchantUid, m_redirect_url: location.origin + location.pathname }, resolve)
+    })
+  }
+
+  // Only the imp_uid is sent: the server fetches the result from i'mport and decides.
+  async function submit (impUid) {
+    if (!impUid) return show('CANCELLED')
+    var result = await post('/certifications', { imp_uid: impUid })
+    if (result.ok && typeof result.data.welcome === 'string') return show('WELCOME', result.data.welcome)
+    show(typeof result.data.code === 'string' ? result.data.code : 'UNKNOWN')
+  }
+
+  async function start () {
+    button.disabled = true
+    pending()
+    // Opened now, inside the click, so that pop-up blockers allow it; pointed at the page later.
+    var popup = config.mode === 'sandbox' ? window.open('about:blank', 'iamport-sandbox', 'popup,width=440,height=720') : null
+    try {
+      if (config.mode === 'sandbox' && !popup) return show('POPUP_BLOCKED')
+      var prepared = await post('/certifications/prepare')
+      if (!prepared.ok || typeof prepared.data.merchantUid !== 'string') {
+        if (popup) popup.close()
+        return show(typeof prepared.data.code === 'string' ? prepared.data.code : 'UNKNOWN')
+      }
+      var rsp = config.mode === 'sandbox'
+        ? await sandboxCertification(popup, prepared.data.merchantUid)
+        : await sdkCertification(prepared.data.merchantUid)
+      await submit(rsp && rsp.imp_uid)
+    } catch (err) {
+      show('NETWORK')
+    } finally {
+      button.disabled = false
+    }
+  }
+
+  button.addEventListener('click', start)
+
+  // Back from a mobile redirect: ?imp_uid=...&merchant_uid=...&success=... (success is not trusted).
+  var query = new URLSearchParams(location.search)
+  if (query.has('imp_uid')) {
+    history.replaceState(null, '', location.pathname)
+    pending()
+    submit(query.get('imp_uid')).catch(function () { show('NETWORK') })
+  }
+})()
+`
+
+/** JSON that is safe inside a `<script type="application/json">` element. */
+function scriptJson (value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026')
+}
+
+/** The example's sign-up page: one "verify" button and the outcome in plain words. */
+export function examplePage (settings: PageSettings): string {
+  const sandbox = settings.mode === 'sandbox'
+  const config = {
+    mode: settings.mode,
+    merchantCode: settings.merchantCode ?? null,
+    sandboxUrl: settings.sandboxUrl ?? null,
+    messages: OUTCOME_MESSAGES
+  }
+  const badge = sandbox
+    ? '<p class="mode sandbox">샌드박스 · Sandbox: 실제 인증 없음, no real verification</p>'
+    : '<p class="mode production">운영 · Production: i\'mport</p>'
+  return `<!DOCTYPE html>
+<html lang="ko">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>회원가입 · Sign up — fastify-iamport example</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<main>
+<h1>회원가입 · Sign up</h1>
+<p class="lead">휴대폰 본인인증으로 가입합니다. 19세 이상(연 나이), 한 사람당 한 계정.<br>Sign up with mobile identity verification: 19 or older (by birth year), one account per person.</p>
+${badge}
+<button id="verify" type="button">본인인증 · Verify my identity</button>
+<section id="outcome" role="status" aria-live="polite" hidden>
+<h2 id="outcome-title"></h2>
+<p id="outcome-ko" class="ko"></p>
+<p id="outcome-en" class="en"></p>
+<p id="outcome-code" class="code"></p>
+</section>
+<footer>fastify-iamport example${sandbox ? ' · 샌드박스 인증 창은 가짜 아임포트 서버가 띄웁니다 · the verification window comes from a fake i\'mport server' : ''}</footer>
+</main>
+<script type="application/json" id="example-config">${scriptJson(config)}</script>
+${sandbox ? '' : `<script src="${IAMPORT_SDK_URL}"></script>\n`}<script>${SCRIPT}</script>
+</body>
+</html>
+`
+}

@@ -1,0 +1,154 @@
+import t from 'tap'
+import { createHash } from 'node:crypto'
+import { copyFile, mkdir } from 'node:fs/promises'
+import { chromium, type Browser, type Request } from 'playwright-core'
+import { IamportClient } from '../lib/client.js'
+import { OUTCOME_MESSAGES } from '../example/messages.js'
+import { birthdayForYearAge, sandboxCi, startExample, type Person } from './helpers/example.js'
+
+// The example, driven end to end in Debian's Chromium: the page, the sandbox window served by the
+// fake i'mport server, postMessage back, POST /certifications, and the outcome in plain words.
+// Screenshots of each outcome go to example/screenshots/; UPDATE_DOCS_SCREENSHOT=1 also refreshes
+// docs/example-welcome.png (committed, shown by the README).
+
+const CHROMIUM = '/usr/bin/chromium'
+const SCREENSHOTS = 'example/screenshots'
+
+const example = await startExample(t)
+const browser: Browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+})
+t.teardown(() => browser.close())
+const context = await browser.newContext({ viewport: { width: 760, height: 640 }, locale: 'ko-KR' })
+const page = await context.newPage()
+page.setDefaultTimeout(15_000)
+const pageErrors: string[] = []
+page.on('pageerror', (err) => pageErrors.push(err.message))
+// 4xx answers are outcomes here, not errors; anything else the console reports is.
+page.on('console', (message) => {
+  if (message.type() === 'error' && !message.text().startsWith('Failed to load resource: the server responded with a status of 4')) {
+    pageErrors.push(message.text())
+  }
+})
+await page.goto(example.url)
+await mkdir(SCREENSHOTS, { recursive: true })
+
+interface Outcome {
+  key: string
+  text: string
+  /** The imp_uid the page sent to POST /certifications (before any tampering in flight). */
+  sentImpUid: string | undefined
+}
+
+/** Clicks the button, fills the sandbox window with `person` (or cancels), and reads the outcome. */
+async function verifyAs (person: Person | 'cancel', screenshotName: string): Promise<Outcome> {
+  let sentImpUid: string | undefined
+  const onRequest = (request: Request): void => {
+    if (request.method() === 'POST' && request.url() === `${example.url}/certifications`) {
+      sentImpUid = (request.postDataJSON() as { imp_uid: string }).imp_uid
+    }
+  }
+  page.on('request', onRequest)
+  const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#verify')])
+  await popup.waitForURL(/\/sandbox\/certification\?merchant_uid=mid[0-9a-f]{32}$/)
+  const popupErrors: string[] = []
+  popup.on('console', (message) => { if (message.type() === 'error') popupErrors.push(message.text()) })
+  await popup.waitForSelector('#certification')
+  if (person === 'cancel') {
+    await Promise.all([popup.waitForEvent('close'), popup.click('#cancel')])
+  } else {
+    await popup.fill('input[name=name]', person.name)
+    await popup.fill('input[name=birthday]', person.birthday)
+    await popup.check(`input[name=gender][value=${person.gender ?? 'male'}]`)
+    await popup.fill('input[name=phone]', person.phone ?? '010-1234-5678')
+    await popup.selectOption('select[name=carrier]', person.carrier ?? 'SKT')
+    if (screenshotName === 'welcome') await popup.screenshot({ path: `${SCREENSHOTS}/sandbox-window.png` })
+    await Promise.all([popup.waitForEvent('close'), popup.click('button[type=submit]')])
+  }
+  t.same(popupErrors, [], 'the sandbox window ran without errors (its CSP allowed its script)')
+  const outcome = page.locator('#outcome')
+  await page.locator('#outcome[data-outcome]:not([data-outcome="PENDING"])').waitFor()
+  await page.waitForSelector('#verify:not([disabled])')
+  page.off('request', onRequest)
+  await page.screenshot({ path: `${SCREENSHOTS}/${screenshotName}.png`, fullPage: true })
+  return { key: String(await outcome.getAttribute('data-outcome')), text: await outcome.innerText(), sentImpUid }
+}
+
+const adult: Person = { name: '홍길동', birthday: '1990-01-01', phone: '010-1234-5678', carrier: 'SKT' }
+
+t.test('the page: one button, sandbox badge, no outcome yet', async (t) => {
+  t.equal(await page.title(), '회원가입 · Sign up — fastify-iamport example')
+  t.equal(await page.locator('#verify').innerText(), '본인인증 · Verify my identity')
+  t.match(await page.locator('.mode').innerText(), 'Sandbox')
+  t.equal(await page.locator('#outcome').isVisible(), false)
+})
+
+t.test('an adult signs up and sees the welcome', async (t) => {
+  const outcome = await verifyAs(adult, 'welcome')
+  t.equal(outcome.key, 'WELCOME')
+  t.match(outcome.text, '홍길동님, 환영합니다! 가입이 완료되었습니다.')
+  t.match(outcome.text, 'Welcome, 홍길동! Your account has been created.')
+  t.equal(await page.locator('#outcome').getAttribute('class'), 'success')
+  t.equal(example.users.count(), 1)
+  if (process.env.UPDATE_DOCS_SCREENSHOT === '1') {
+    await mkdir('docs', { recursive: true })
+    await copyFile(`${SCREENSHOTS}/welcome.png`, 'docs/example-welcome.png')
+  }
+
+  // What the sandbox window seeded: the person as typed, with the deterministic sandbox CI.
+  const client = new IamportClient({ apiKey: example.sandbox!.apiKey, apiSecret: example.sandbox!.apiSecret, baseUrl: example.sandbox!.url })
+  t.teardown(() => client.close())
+  const certification = await client.getCertification(outcome.sentImpUid!)
+  t.match(certification, { certified: true, name: '홍길동', birthday: '1990-01-01', phone: '01012345678', carrier: 'SKT', gender: 'male' })
+  t.equal(certification.unique_key, sandboxCi(adult))
+  t.equal(createHash('sha512').update('ci|홍길동|1990-01-01|1').digest('base64'), sandboxCi(adult))
+})
+
+t.test('the same person again sees "already registered"', async (t) => {
+  const outcome = await verifyAs({ ...adult, phone: '010-9999-8888', carrier: 'KT_MVNO' }, 'already-registered')
+  t.equal(outcome.key, 'FST_IAMPORT_DUPLICATE')
+  t.match(outcome.text, '이미 가입된 분입니다')
+  t.match(outcome.text, 'You are already registered')
+  t.match(outcome.text, 'FST_IAMPORT_DUPLICATE')
+  t.equal(await page.locator('#outcome').getAttribute('class'), 'warning')
+  t.equal(example.users.count(), 1)
+})
+
+t.test('a 17-year-old sees "under age"', async (t) => {
+  const outcome = await verifyAs({ name: '김민지', birthday: birthdayForYearAge(17), gender: 'female', carrier: 'LGT' }, 'under-age')
+  t.equal(outcome.key, 'FST_IAMPORT_AGE_RESTRICTED')
+  t.match(outcome.text, '19세 미만은 가입할 수 없습니다')
+  t.match(outcome.text, 'You are under age')
+  t.equal(example.users.count(), 1)
+})
+
+t.test('a tampered imp_uid sees a clear error', async (t) => {
+  // Someone edits the request in flight (devtools, a proxy): the server asks i'mport and finds nothing.
+  await page.route(`${example.url}/certifications`, (route) => route.continue({ postData: JSON.stringify({ imp_uid: 'imp_000000000001' }) }))
+  const notFound = await verifyAs({ name: '이서연', birthday: '1985-03-03', gender: 'female' }, 'tampered-imp-uid')
+  t.match(notFound.sentImpUid, /^imp_[0-9]{12}$/, 'the page sent the real imp_uid; the route rewrote it')
+  t.equal(notFound.key, 'FST_IAMPORT_CERTIFICATION_NOT_FOUND')
+  t.match(notFound.text, OUTCOME_MESSAGES.FST_IAMPORT_CERTIFICATION_NOT_FOUND.ko)
+  t.match(notFound.text, "i'mport has no record of this verification. Please verify again.")
+  await page.unroute(`${example.url}/certifications`)
+
+  // A path-shaped imp_uid is refused by the schema before any call to i'mport.
+  await page.route(`${example.url}/certifications`, (route) => route.continue({ postData: JSON.stringify({ imp_uid: 'imp_1/../../users/getToken' }) }))
+  const malformed = await verifyAs({ name: '이서연', birthday: '1985-03-03', gender: 'female' }, 'malformed-imp-uid')
+  t.equal(malformed.key, 'FST_ERR_VALIDATION')
+  t.match(malformed.text, 'The verification reference (imp_uid) sent to the server is not valid.')
+  await page.unroute(`${example.url}/certifications`)
+  t.equal(example.users.count(), 1)
+})
+
+t.test('cancelling in the verification window says so', async (t) => {
+  const outcome = await verifyAs('cancel', 'cancelled')
+  t.equal(outcome.key, 'CANCELLED')
+  t.equal(outcome.sentImpUid, undefined, 'nothing posted')
+  t.match(outcome.text, 'The verification was cancelled.')
+})
+
+t.test('the page ran without script errors', async (t) => {
+  t.same(pageErrors, [])
+})

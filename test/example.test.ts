@@ -1,0 +1,357 @@
+import t from 'tap'
+import { readFile } from 'node:fs/promises'
+import { Writable } from 'node:stream'
+import Database from 'better-sqlite3'
+import * as errors from '../lib/errors.js'
+import { createFakeIamport } from '../lib/testing/index.js'
+import { buildExampleApp, MIN_AGE } from '../example/app.js'
+import { DEV_CI_PEPPER } from '../example/config.js'
+import { messageFor, OUTCOME_MESSAGES } from '../example/messages.js'
+import { readCookie, SESSION_COOKIE, sessionOf } from '../example/session.js'
+import { ciKey, openUserStore } from '../example/users.js'
+import {
+  birthdayForYearAge, BrowserSession, sandboxCi, seedVerification, startExample, TEST_PEPPER, type Person, type RunningExample
+} from './helpers/example.js'
+
+const adult: Person = { name: '홍길동', birthday: '1990-01-01', phone: '01012345678' }
+
+function fakeUrl (example: RunningExample): string {
+  if (example.sandbox === undefined) throw new Error('not in sandbox mode')
+  return example.sandbox.url
+}
+
+/** The whole browserless flow: prepare in this session, "verify" in the sandbox window, post the imp_uid. */
+async function signUp (example: RunningExample, session: BrowserSession, person: Person, extra: Record<string, unknown> = {}) {
+  const merchantUid = await session.prepare()
+  const impUid = await seedVerification(fakeUrl(example), person, merchantUid, extra)
+  return { impUid, merchantUid, answer: await session.verify(impUid) }
+}
+
+/** Every error code lib/errors.ts defines. */
+function packageErrorCodes (): string[] {
+  type ErrorClass = new (message: string) => Error & { code: string }
+  return (Object.values(errors) as unknown[])
+    .filter((value): value is ErrorClass => typeof value === 'function' && value.prototype instanceof Error)
+    .map((ErrorClass) => new ErrorClass('x').code)
+}
+
+t.test('GET / in sandbox mode: the page, a session cookie, the fake server as the verification window', async (t) => {
+  const example = await startExample(t)
+  t.equal(example.mode, 'sandbox')
+  const session = new BrowserSession(example.url)
+  const answer = await session.request('GET', '/')
+  t.equal(answer.status, 200)
+  t.equal(answer.headers.get('content-type'), 'text/html; charset=utf-8')
+  t.equal(answer.headers.get('cache-control'), 'no-store')
+  t.match(answer.body, '본인인증 · Verify my identity')
+  t.match(answer.body, `"sandboxUrl":"${fakeUrl(example)}"`)
+  t.notMatch(answer.body, 'cdn.iamport.kr', 'no SDK in the sandbox')
+  t.match(session.cookie, new RegExp(`^${SESSION_COOKIE}=[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}$`))
+  const setCookie = String(answer.headers.get('set-cookie'))
+  t.match(setCookie, /; Path=\/; HttpOnly; SameSite=Lax$/)
+
+  const again = await session.request('GET', '/')
+  t.equal(again.headers.get('set-cookie'), null, 'a valid cookie keeps its session')
+})
+
+t.test('an adult signs up and is welcomed by name, and nothing else', async (t) => {
+  const example = await startExample(t)
+  const session = new BrowserSession(example.url)
+  const { answer } = await signUp(example, session, adult)
+  t.equal(answer.status, 200)
+  t.same(answer.body, { welcome: '홍길동' }, 'no CI, phone or birthday in the body')
+  t.equal(example.users.count(), 1)
+})
+
+t.test('the same person again is already registered, from any browser', async (t) => {
+  const example = await startExample(t)
+  const first = new BrowserSession(example.url)
+  t.equal((await signUp(example, first, adult)).answer.status, 200)
+
+  const sameBrowser = await signUp(example, first, adult)
+  t.equal(sameBrowser.answer.status, 409)
+  t.match(sameBrowser.answer.body, { statusCode: 409, code: 'FST_IAMPORT_DUPLICATE' })
+
+  // Another phone, another carrier: the same CI, so the same person.
+  const other = await signUp(example, new BrowserSession(example.url), { ...adult, phone: '01099998888', carrier: 'KT' })
+  t.match(other.answer.body, { code: 'FST_IAMPORT_DUPLICATE' })
+  // Same name and birthday but another person (another CI) is welcome.
+  const namesake = await signUp(example, first, { ...adult, gender: 'female' })
+  t.same(namesake.answer.body, { welcome: '홍길동' })
+  t.equal(example.users.count(), 2)
+})
+
+t.test('a 17-year-old (born this year minus 17, Seoul time) is under age', async (t) => {
+  const example = await startExample(t)
+  t.equal(MIN_AGE, 19)
+  const session = new BrowserSession(example.url)
+  const { answer } = await signUp(example, session, { name: '김민지', birthday: birthdayForYearAge(17), gender: 'female' })
+  t.equal(answer.status, 403)
+  t.match(answer.body, { code: 'FST_IAMPORT_AGE_RESTRICTED' })
+  t.equal(example.users.count(), 0)
+
+  // The year basis (연 나이): born Jan 1 of this year minus 18 is still 18; Dec 31 of this year minus 19 is 19.
+  const eighteen = await signUp(example, session, { name: '이서준', birthday: birthdayForYearAge(18, '01-01') })
+  t.match(eighteen.answer.body, { code: 'FST_IAMPORT_AGE_RESTRICTED' })
+  const nineteen = await signUp(example, session, { name: '박지호', birthday: birthdayForYearAge(19, '12-31') })
+  t.same(nineteen.answer.body, { welcome: '박지호' }, '19 by birth year even before the birthday')
+})
+
+t.test('a tampered imp_uid gets a clear error and never becomes an account', async (t) => {
+  const example = await startExample(t)
+  const session = new BrowserSession(example.url)
+  await session.prepare()
+  const sandbox = example.sandbox!
+  const before = sandbox.calls.getCertification
+
+  for (const tampered of ['imp_1/../../subscribe/customers/x', 'imp_12345abc', '../users/getToken', '']) {
+    const answer = await session.verify(tampered)
+    t.equal(answer.status, 400, JSON.stringify(tampered))
+    t.match(answer.body, { code: 'FST_ERR_VALIDATION' })
+  }
+  t.equal(sandbox.calls.getCertification, before, 'malformed ones never reach i\'mport')
+
+  const unknown = await session.verify('imp_000000000001')
+  t.equal(unknown.status, 404)
+  t.match(unknown.body, { code: 'FST_IAMPORT_CERTIFICATION_NOT_FOUND' })
+
+  const { impUid } = await signUp(example, session, adult)
+  const replayed = await session.verify(impUid)
+  t.equal(replayed.status, 409)
+  t.match(replayed.body, { code: 'FST_IAMPORT_REPLAYED' })
+  t.equal(example.users.count(), 1)
+})
+
+t.test('a merchant_uid from another session, or never issued, is a mismatch', async (t) => {
+  const example = await startExample(t)
+  const alice = new BrowserSession(example.url)
+  const mallory = new BrowserSession(example.url)
+  const merchantUid = await alice.prepare()
+  await mallory.prepare()
+  const impUid = await seedVerification(fakeUrl(example), adult, merchantUid)
+
+  const stolen = await mallory.verify(impUid)
+  t.equal(stolen.status, 422)
+  t.match(stolen.body, { code: 'FST_IAMPORT_MERCHANT_MISMATCH' })
+
+  const cookieless = await new BrowserSession(example.url).verify(impUid)
+  t.match(cookieless.body, { code: 'FST_IAMPORT_MERCHANT_MISMATCH' }, 'no cookie: a new session')
+
+  const forged = new BrowserSession(example.url)
+  forged.cookie = `${SESSION_COOKIE}=${String(alice.cookie).split('=')[1]!.split('.')[0]}.forgedsignatureforgedsignatureforgedsignatu`
+  t.match((await forged.verify(impUid)).body, { code: 'FST_IAMPORT_MERCHANT_MISMATCH' }, 'an unsigned copy of the id is not the session')
+
+  const notIssued = await seedVerification(fakeUrl(example), adult, 'mid_chosen_by_the_browser')
+  t.match((await alice.verify(notIssued)).body, { code: 'FST_IAMPORT_MERCHANT_MISMATCH' })
+  const fakeDefault = await seedVerification(fakeUrl(example), adult, undefined)
+  t.match((await alice.verify(fakeDefault)).body, { code: 'FST_IAMPORT_MERCHANT_MISMATCH' })
+
+  // The refusals consumed nothing: the right session still signs up with it, once.
+  t.same((await alice.verify(impUid)).body, { welcome: '홍길동' })
+  t.match((await alice.verify(impUid)).body, { code: 'FST_IAMPORT_REPLAYED' })
+})
+
+t.test('the users table holds an HMAC of the CI, never the CI, phone or birthday; WAL mode; it survives a restart', async (t) => {
+  const example = await startExample(t)
+  const session = new BrowserSession(example.url)
+  t.same((await signUp(example, session, adult)).answer.body, { welcome: '홍길동' })
+
+  const ci = sandboxCi(adult)
+  const db = new Database(example.databaseFile, { readonly: true })
+  t.teardown(() => db.close())
+  t.equal(db.pragma('journal_mode', { simple: true }), 'wal')
+  const rows = db.prepare('SELECT * FROM users').all() as Array<Record<string, unknown>>
+  t.equal(rows.length, 1)
+  t.same(Object.keys(rows[0]!).sort(), ['ci_hmac', 'created_at', 'display_name', 'id'])
+  t.equal(rows[0]!.ci_hmac, ciKey(TEST_PEPPER, ci))
+  t.not(ciKey(TEST_PEPPER, ci), ciKey(DEV_CI_PEPPER, ci), 'the pepper matters')
+  const index = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'users_ci_hmac'").get() as { sql: string }
+  t.match(index.sql, /CREATE UNIQUE INDEX/)
+
+  const bytes = Buffer.concat(await Promise.all(['', '-wal'].map((suffix) => readFile(example.databaseFile + suffix).catch(() => Buffer.alloc(0)))))
+  for (const secret of [ci, ci.slice(0, 40), adult.phone!, adult.birthday]) {
+    t.equal(bytes.indexOf(secret), -1, `not in the database files: ${secret.slice(0, 12)}…`)
+  }
+
+  // A restart on the same file (another app, same pepper) still knows the person.
+  await example.app.close()
+  const restarted = await buildExampleApp({ DATABASE_FILE: example.databaseFile, CI_PEPPER: TEST_PEPPER })
+  t.teardown(() => restarted.app.close())
+  const url = await restarted.app.listen({ host: '127.0.0.1', port: 0 })
+  const again = new BrowserSession(url)
+  const impUid = await seedVerification(restarted.sandbox!.url, adult, await again.prepare())
+  t.match((await again.verify(impUid)).body, { code: 'FST_IAMPORT_DUPLICATE' })
+})
+
+t.test('two concurrent sign-ups of one person: one account, the other is a duplicate (the UNIQUE race)', async (t) => {
+  const example = await startExample(t)
+  const one = new BrowserSession(example.url)
+  const two = new BrowserSession(example.url)
+  const [a, b] = await Promise.all([one.prepare(), two.prepare()])
+  const [impA, impB] = await Promise.all([seedVerification(fakeUrl(example), adult, a), seedVerification(fakeUrl(example), adult, b)])
+  const answers = await Promise.all([one.verify(impA), two.verify(impB)])
+  t.same(answers.map((answer) => answer.status).sort(), [200, 409])
+  t.equal(example.users.count(), 1)
+
+  // The race itself, made deterministic: findDuplicate said "no" to both, the second insert loses.
+  const users = openUserStore(':memory:', TEST_PEPPER)
+  t.teardown(() => users.close())
+  const person = { ci: sandboxCi(adult), name: ' 홍길동 ' }
+  t.same(users.register(person), { id: 1, displayName: '홍길동' })
+  t.throws(() => users.register(person), { code: 'FST_IAMPORT_DUPLICATE', statusCode: 409 })
+  t.equal(users.count(), 1)
+  t.same(users.register({ ci: sandboxCi({ ...adult, name: '홍길순' }), name: '' }), { id: 2, displayName: '회원' }, 'no name: a neutral one')
+})
+
+t.test('a missing or malformed CI fails closed', async (t) => {
+  const example = await startExample(t)
+  const session = new BrowserSession(example.url)
+  const missing = await signUp(example, session, adult, { unique_key: null })
+  t.equal(missing.answer.status, 422)
+  t.match(missing.answer.body, { code: 'FST_IAMPORT_MISSING_IDENTITY_KEY' })
+  const malformed = await signUp(example, session, adult, { unique_key: 'not-a-ci' })
+  t.equal(malformed.answer.status, 422)
+  t.match(malformed.answer.body, { code: 'FST_IAMPORT_MISSING_IDENTITY_KEY' })
+  t.equal(example.users.count(), 0)
+  t.throws(() => ciKey(TEST_PEPPER, undefined), { code: 'FST_IAMPORT_MISSING_IDENTITY_KEY' })
+  t.throws(() => ciKey(TEST_PEPPER, 'A'.repeat(87) + '!'), { code: 'FST_IAMPORT_MISSING_IDENTITY_KEY' })
+})
+
+t.test('every code the server can answer has plain words on the page, Korean and English', async (t) => {
+  const codes = [...packageErrorCodes(), 'FST_ERR_VALIDATION']
+  t.equal(codes.length, 15)
+  for (const code of codes) {
+    const message = messageFor(code)
+    t.not(message, OUTCOME_MESSAGES.UNKNOWN, `${code} has its own message`)
+    t.match(message.ko, /[가-힣]/, `${code} in Korean`)
+    t.match(message.en, /^[\x20-\x7e]+$/, `${code} in English`)
+  }
+  const pageKeys = Object.keys(OUTCOME_MESSAGES).filter((key) => key.startsWith('FST_'))
+  t.same(pageKeys.sort(), codes.sort(), 'and no message for a code that does not exist')
+  t.equal(messageFor('FST_SOMETHING_NEW'), OUTCOME_MESSAGES.UNKNOWN)
+  t.equal(messageFor(undefined), OUTCOME_MESSAGES.UNKNOWN)
+  t.equal(messageFor('toString'), OUTCOME_MESSAGES.UNKNOWN)
+  t.match(OUTCOME_MESSAGES.FST_IAMPORT_DUPLICATE.en, 'already registered')
+  t.match(OUTCOME_MESSAGES.FST_IAMPORT_AGE_RESTRICTED.en, 'under age')
+
+  // The page ships the same messages it shows.
+  const example = await startExample(t)
+  const page = (await new BrowserSession(example.url).request('GET', '/')).body as string
+  const json = /<script type="application\/json" id="example-config">([^<]*)<\/script>/.exec(page)![1]!
+  t.same(JSON.parse(json).messages, OUTCOME_MESSAGES)
+})
+
+t.test('the other refusals arrive with their codes (what the page maps)', async (t) => {
+  const example = await startExample(t)
+  const session = new BrowserSession(example.url)
+  const sandbox = example.sandbox!
+
+  t.match((await signUp(example, session, adult, { certified: false })).answer.body, { code: 'FST_IAMPORT_NOT_CERTIFIED' })
+  const stale = await signUp(example, session, adult, { certified_at: Math.floor(Date.now() / 1000) - 3600 })
+  t.match(stale.answer.body, { statusCode: 422, code: 'FST_IAMPORT_STALE_CERTIFICATION' })
+
+  sandbox.inject({ target: 'certification', kind: 'status', status: 500 })
+  const upstream = await signUp(example, session, adult)
+  t.equal(upstream.answer.status, 502)
+  t.match(upstream.answer.body, { code: 'FST_IAMPORT_UPSTREAM' })
+
+  // A database failure is a server-side failure: the imp_uid is released for a retry.
+  const merchantUid = await session.prepare()
+  const impUid = await seedVerification(fakeUrl(example), adult, merchantUid)
+  example.users.close()
+  const failed = await session.verify(impUid)
+  t.equal(failed.status, 500)
+  t.match(failed.body, { code: 'FST_IAMPORT_HOOK_FAILED' })
+  t.notMatch(JSON.stringify(failed.body), /database|sqlite/i, 'the body says nothing about the host\'s internals')
+})
+
+t.test('no CI, name, phone or birthday in the log lines', async (t) => {
+  const lines: string[] = []
+  const stream = new Writable({ write (chunk, _encoding, callback) { lines.push(String(chunk)); callback() } })
+  const example = await startExample(t, {}, { logger: { level: 'info', stream } })
+  const session = new BrowserSession(example.url)
+  const { impUid } = await signUp(example, session, adult)
+  await signUp(example, session, adult)
+  const log = lines.join('')
+  t.match(log, new RegExp(`"impUid":"${impUid}","outcome":"VERIFIED"`))
+  t.match(log, '"outcome":"FST_IAMPORT_DUPLICATE"')
+  t.notMatch(log, 'CI_PEPPER', 'no dev-pepper warning with a real pepper')
+  for (const secret of [sandboxCi(adult), adult.name, adult.phone!, adult.birthday]) {
+    t.equal(log.indexOf(secret), -1, `not logged: ${secret.slice(0, 12)}…`)
+  }
+})
+
+t.test('configuration: the dev pepper warns; half or weak settings are refused by name', async (t) => {
+  const lines: string[] = []
+  const stream = new Writable({ write (chunk, _encoding, callback) { lines.push(String(chunk)); callback() } })
+  const dev = await startExample(t, { CI_PEPPER: undefined }, { logger: { level: 'warn', stream } })
+  t.equal(dev.config.CI_PEPPER, DEV_CI_PEPPER)
+  t.match(lines.join(''), /"level":40.*CI_PEPPER is the dev-only default/)
+
+  const refused = async (environment: Record<string, unknown>): Promise<string> => {
+    try {
+      const built = await buildExampleApp({ DATABASE_FILE: ':memory:', CI_PEPPER: TEST_PEPPER, ...environment })
+      await built.app.close()
+    } catch (err) {
+      return (err as Error).message
+    }
+    throw new Error('the configuration was accepted')
+  }
+  t.match(await refused({ IAMPORT_API_KEY: 'key' }), 'Set both IAMPORT_API_KEY and IAMPORT_API_SECRET')
+  t.match(await refused({ IAMPORT_API_SECRET: 'secret' }), 'Set both IAMPORT_API_KEY and IAMPORT_API_SECRET')
+  t.match(await refused({ IAMPORT_API_KEY: 'key', IAMPORT_API_SECRET: 'secret' }), 'IAMPORT_MERCHANT_CODE')
+  t.match(await refused({ CI_PEPPER: 'short' }), 'CI_PEPPER')
+  t.match(await refused({ PORT: 'eighty' }), 'PORT')
+
+  const blank = await buildExampleApp({ DATABASE_FILE: ':memory:', CI_PEPPER: TEST_PEPPER, IAMPORT_API_KEY: ' ', IAMPORT_API_SECRET: '' })
+  t.teardown(() => blank.app.close())
+  t.equal(blank.mode, 'sandbox', 'empty variables count as unset')
+  t.equal(blank.config.PORT, 3000)
+  t.equal(blank.config.HOST, '127.0.0.1')
+})
+
+t.test('production mode: three variables switch to a real i\'mport (here: a fake at IAMPORT_BASE_URL) and the SDK', async (t) => {
+  const iamport = await createFakeIamport()
+  t.teardown(() => iamport.close())
+  const example = await startExample(t, {
+    IAMPORT_API_KEY: iamport.apiKey,
+    IAMPORT_API_SECRET: iamport.apiSecret,
+    IAMPORT_MERCHANT_CODE: 'imp12345678',
+    IAMPORT_BASE_URL: iamport.url
+  })
+  t.equal(example.mode, 'production')
+  t.equal(example.sandbox, undefined, 'no fake server started')
+  const session = new BrowserSession(example.url)
+  const page = (await session.request('GET', '/')).body as string
+  t.match(page, '<script src="https://cdn.iamport.kr/v1/iamport.js"></script>')
+  t.match(page, '"merchantCode":"imp12345678"')
+  t.match(page, 'window.IMP.init(config.merchantCode)')
+  t.match(page, '"sandboxUrl":null')
+
+  const merchantUid = await session.prepare()
+  const { imp_uid: impUid } = iamport.seedCertification({ merchant_uid: merchantUid, name: '홍길동', birthday: '1990-01-01' })
+  const answer = await session.verify(impUid)
+  t.same(answer.body, { welcome: '홍길동' })
+  t.equal(iamport.calls.getToken, 1)
+  t.equal(iamport.calls.getCertification, 1)
+})
+
+t.test('the session cookie helpers', async (t) => {
+  t.equal(readCookie(undefined, 'a'), undefined)
+  t.equal(readCookie('x=1; a=two=2 ; b', 'a'), 'two=2')
+  t.equal(readCookie('b; xa=1', 'a'), undefined)
+  const example = await startExample(t)
+  example.app.log.level = 'silent'
+  t.throws(() => sessionOf({} as never), /installSessions\(\) must be called/)
+
+  const session = new BrowserSession(example.url)
+  await session.request('GET', '/')
+  const first = session.cookie
+  for (const cookie of [`${first}.extra`, `${SESSION_COOKIE}=short.sig`, `${SESSION_COOKIE}=`, 'other=1']) {
+    const probe = new BrowserSession(example.url)
+    probe.cookie = cookie
+    const answer = await probe.request('GET', '/')
+    t.not(answer.headers.get('set-cookie'), null, `a new session for ${cookie.slice(0, 30)}`)
+    t.not(probe.cookie, first)
+  }
+})

@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Test } from 'tap'
+import { seoulToday } from '../../lib/age.js'
+import { buildExampleApp, type ExampleApp } from '../../example/app.js'
+
+/** A pepper for tests (32+ characters, not the dev default). */
+export const TEST_PEPPER = 'test-pepper-0123456789abcdef-0123456789'
+
+/** The example listening on 127.0.0.1 with a users database in a fresh temp directory. */
+export interface RunningExample extends ExampleApp {
+  url: string
+  databaseFile: string
+}
+
+/** Starts the example (sandbox mode unless `environment` gives credentials); closed and cleaned at teardown. */
+export async function startExample (t: Test, environment: Record<string, unknown> = {}, options: Parameters<typeof buildExampleApp>[1] = {}): Promise<RunningExample> {
+  const dir = await mkdtemp(join(tmpdir(), 'iamport-example-'))
+  const databaseFile = join(dir, 'users.sqlite')
+  const example = await buildExampleApp({ DATABASE_FILE: databaseFile, CI_PEPPER: TEST_PEPPER, ...environment }, options)
+  t.teardown(async () => {
+    await example.app.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+  const url = await example.app.listen({ host: '127.0.0.1', port: 0 })
+  return { ...example, url, databaseFile }
+}
+
+/** A JSON answer: status and parsed body. */
+export interface Answer {
+  status: number
+  body: any
+  headers: Headers
+}
+
+/** A cookie-keeping HTTP client, like one browser tab. */
+export class BrowserSession {
+  cookie: string | undefined
+  constructor (readonly baseUrl: string) {}
+
+  async request (method: 'GET' | 'POST', path: string, json?: unknown): Promise<Answer> {
+    const headers: Record<string, string> = {}
+    if (this.cookie !== undefined) headers.cookie = this.cookie
+    if (json !== undefined) headers['content-type'] = 'application/json'
+    const response = await fetch(this.baseUrl + path, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) })
+    const setCookie = response.headers.getSetCookie()[0]
+    if (setCookie !== undefined) this.cookie = setCookie.split(';')[0]
+    const text = await response.text()
+    let body: unknown = text
+    try {
+      body = JSON.parse(text)
+    } catch {}
+    return { status: response.status, body, headers: response.headers }
+  }
+
+  /** POST /certifications/prepare: the merchant_uid this session may use. */
+  async prepare (): Promise<string> {
+    const answer = await this.request('POST', '/certifications/prepare')
+    if (answer.status !== 200 || typeof answer.body.merchantUid !== 'string') throw new Error(`prepare answered ${answer.status}`)
+    return answer.body.merchantUid
+  }
+
+  /** POST /certifications with `{ imp_uid }`. */
+  verify (impUid: string): Promise<Answer> {
+    return this.request('POST', '/certifications', { imp_uid: impUid })
+  }
+}
+
+/** Someone the sandbox window could be given. */
+export interface Person {
+  name: string
+  /** `YYYY-MM-DD`. */
+  birthday: string
+  gender?: 'male' | 'female'
+  phone?: string
+  carrier?: string
+}
+
+/** The CI the sandbox window derives for a person (SHA-512 of name, birthday and gender digit). */
+export function sandboxCi (person: Person): string {
+  const female = person.gender === 'female' ? 1 : 0
+  const digit = (Number(person.birthday.slice(0, 4)) >= 2000 ? 3 : 1) + female
+  return createHash('sha512').update(`ci|${person.name}|${person.birthday}|${digit}`).digest('base64')
+}
+
+/**
+ * What the sandbox window does when the tester submits: seed a certified record through the fake's
+ * unauthenticated endpoint. Extra fields override (e.g. `unique_key: null` for a PG that gave no CI).
+ */
+export async function seedVerification (fakeUrl: string, person: Person, merchantUid: string | undefined, extra: Record<string, unknown> = {}): Promise<string> {
+  const body: Record<string, unknown> = {
+    name: person.name,
+    birthday: person.birthday,
+    gender: person.gender ?? 'male',
+    phone: person.phone ?? '01012345678',
+    carrier: person.carrier ?? 'SKT',
+    unique_key: sandboxCi(person),
+    ...(merchantUid === undefined ? {} : { merchant_uid: merchantUid }),
+    ...extra
+  }
+  const response = await fetch(`${fakeUrl}/__fake/certifications`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body)
+  })
+  if (response.status !== 201) throw new Error(`seeding answered ${response.status}`)
+  return ((await response.json()) as { imp_uid: string }).imp_uid
+}
+
+/** A birthday that makes someone `age` by the year basis (연 나이) this year in Seoul. */
+export function birthdayForYearAge (age: number, monthDay = '06-15'): string {
+  return `${seoulToday().year - age}-${monthDay}`
+}
