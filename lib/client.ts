@@ -1,16 +1,14 @@
-import { Pool, type Dispatcher } from 'undici'
-import {
-  DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_IMP_UID_PATTERN, DEFAULT_KEEP_ALIVE_MS,
-  DEFAULT_POOL_CONNECTIONS, DEFAULT_TIMEOUT_MS
-} from './constants.js'
+import type { Dispatcher, Pool } from 'undici'
+import { DEFAULT_BASE_URL, DEFAULT_IMP_UID_PATTERN } from './constants.js'
 import { CertificationNotFoundError, InvalidOptionsError, upstreamError } from './errors.js'
 import { impUidPathSegment } from './imp-uid.js'
+import { compilePattern, requireString } from './option-checks.js'
 import {
   certificationCheck, otpRequestResponseCheck, tokenResponseCheck,
   type Certification, type TokenResponse
 } from './schemas.js'
 import { TokenCache } from './token-cache.js'
-import { sendCall, type EnvelopeAnswer, type UpstreamCall, type UpstreamTarget } from './upstream.js'
+import { openTarget, sendCall, type EnvelopeAnswer, type UpstreamCall, type UpstreamTarget } from './upstream.js'
 
 /** Options of {@link IamportClient}. */
 export interface IamportClientOptions {
@@ -69,25 +67,13 @@ export class IamportClient {
     const opts = options ?? {}
     this.#apiKey = requireString(opts.apiKey, 'apiKey')
     this.#apiSecret = requireString(opts.apiSecret, 'apiSecret')
-    const base = parseBaseUrl(opts.baseUrl ?? DEFAULT_BASE_URL)
-    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS
-    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new InvalidOptionsError('timeoutMs must be a positive integer')
-    const connections = opts.connections ?? DEFAULT_POOL_CONNECTIONS
-    if (!Number.isInteger(connections) || connections <= 0) throw new InvalidOptionsError('connections must be a positive integer')
     if (opts.tier !== undefined && !(typeof opts.tier === 'string' && TIER_PATTERN.test(opts.tier))) {
       throw new InvalidOptionsError('tier must be 3 upper-case letters or digits')
     }
-    this.#impUidPattern = compilePattern(opts.impUidPattern ?? DEFAULT_IMP_UID_PATTERN)
-    this.#ownPool = opts.dispatcher === undefined
-      ? new Pool(base.origin, {
-        connections,
-        keepAliveTimeout: DEFAULT_KEEP_ALIVE_MS,
-        connectTimeout: Math.min(DEFAULT_CONNECT_TIMEOUT_MS, timeoutMs),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs
-      })
-      : undefined
-    this.#target = { dispatcher: opts.dispatcher ?? this.#ownPool!, origin: base.origin, basePath: base.path, timeoutMs }
+    this.#impUidPattern = compilePattern(opts.impUidPattern ?? DEFAULT_IMP_UID_PATTERN, 'impUidPattern')
+    const { target, ownPool } = openTarget({ ...opts, baseUrl: opts.baseUrl ?? DEFAULT_BASE_URL })
+    this.#target = target
+    this.#ownPool = ownPool
     this.#baseHeaders = opts.tier === undefined ? {} : { tier: opts.tier }
     this.#tokens = new TokenCache(() => this.#issueToken())
   }
@@ -193,29 +179,4 @@ function successResponse (answer: EnvelopeAnswer, operation: string): unknown {
 
 function details (answer: EnvelopeAnswer, operation: string) {
   return { operation, upstreamStatus: answer.status, upstreamCode: answer.code, upstreamMessage: answer.message ?? undefined }
-}
-
-function requireString (value: unknown, name: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new InvalidOptionsError(`${name} is required`)
-  return value
-}
-
-function parseBaseUrl (value: unknown): { origin: string, path: string } {
-  let url: URL
-  try {
-    url = new URL(String(value))
-  } catch {
-    throw new InvalidOptionsError('baseUrl must be an absolute http(s) URL')
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InvalidOptionsError('baseUrl must be an absolute http(s) URL')
-  return { origin: url.origin, path: url.pathname.replace(/\/+$/, '') }
-}
-
-function compilePattern (pattern: unknown): RegExp {
-  if (pattern instanceof RegExp) return pattern
-  try {
-    return new RegExp(String(pattern))
-  } catch {
-    throw new InvalidOptionsError('impUidPattern must be a valid regular expression')
-  }
 }

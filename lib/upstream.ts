@@ -1,6 +1,9 @@
-import type { Dispatcher } from 'undici'
+import { Pool, type Dispatcher } from 'undici'
+import {
+  DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_KEEP_ALIVE_MS, DEFAULT_POOL_CONNECTIONS, DEFAULT_TIMEOUT_MS
+} from './constants.js'
 import { envelopeCheck } from './schemas.js'
-import { upstreamError, upstreamTimeoutError } from './errors.js'
+import { InvalidOptionsError, upstreamError, upstreamTimeoutError } from './errors.js'
 
 /** Largest upstream body read, in bytes: a certification is about 1 KiB. */
 const MAX_BODY_BYTES = 1024 * 1024
@@ -33,15 +36,62 @@ export interface UpstreamTarget {
   timeoutMs: number
 }
 
+/** Transport options shared by the V1 and the V2 clients. */
+export interface TransportOptions {
+  /** Absolute http(s) URL; its path is a prefix of every call. */
+  baseUrl: unknown
+  timeoutMs?: number | undefined
+  connections?: number | undefined
+  dispatcher?: Dispatcher | undefined
+}
+
 /**
- * Sends one call and returns its envelope, whatever the HTTP status. Throws
- * FST_IAMPORT_UPSTREAM_TIMEOUT when i'mport does not answer in time and FST_IAMPORT_UPSTREAM
- * for a dropped connection or a body that is not an envelope. The body is always read to the end
- * or destroyed, so the pool never keeps a busy socket.
+ * Checks the transport options (FST_IAMPORT_INVALID_OPTIONS naming the bad one) and returns where
+ * to send calls, with the keep-alive Pool it created: `undefined` when a dispatcher was injected,
+ * which the caller must then leave open.
  */
-export async function sendCall (target: UpstreamTarget, call: UpstreamCall): Promise<EnvelopeAnswer> {
-  let text: string
-  let status: number
+export function openTarget (options: TransportOptions): { target: UpstreamTarget, ownPool: Pool | undefined } {
+  const base = parseBaseUrl(options.baseUrl)
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new InvalidOptionsError('timeoutMs must be a positive integer')
+  const connections = options.connections ?? DEFAULT_POOL_CONNECTIONS
+  if (!Number.isInteger(connections) || connections <= 0) throw new InvalidOptionsError('connections must be a positive integer')
+  const ownPool = options.dispatcher === undefined
+    ? new Pool(base.origin, {
+      connections,
+      keepAliveTimeout: DEFAULT_KEEP_ALIVE_MS,
+      connectTimeout: Math.min(DEFAULT_CONNECT_TIMEOUT_MS, timeoutMs),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs
+    })
+    : undefined
+  return { target: { dispatcher: options.dispatcher ?? ownPool!, origin: base.origin, basePath: base.path, timeoutMs }, ownPool }
+}
+
+function parseBaseUrl (value: unknown): { origin: string, path: string } {
+  let url: URL
+  try {
+    url = new URL(String(value))
+  } catch {
+    throw new InvalidOptionsError('baseUrl must be an absolute http(s) URL')
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InvalidOptionsError('baseUrl must be an absolute http(s) URL')
+  return { origin: url.origin, path: url.pathname.replace(/\/+$/, '') }
+}
+
+/** What came back over the wire: the HTTP status and the whole body as text. */
+export interface RawAnswer {
+  status: number
+  text: string
+}
+
+/**
+ * Sends one call and reads its body (at most 1 MiB), whatever the HTTP status. Throws
+ * FST_IAMPORT_UPSTREAM_TIMEOUT when upstream does not answer in time and FST_IAMPORT_UPSTREAM
+ * for a dropped connection or an oversized body. The body is always read to the end or destroyed,
+ * so the pool never keeps a busy socket. Shared by the V1 and the V2 clients.
+ */
+export async function sendRequest (target: UpstreamTarget, call: UpstreamCall): Promise<RawAnswer> {
   try {
     const res = await target.dispatcher.request({
       origin: target.origin,
@@ -53,11 +103,18 @@ export async function sendCall (target: UpstreamTarget, call: UpstreamCall): Pro
       bodyTimeout: target.timeoutMs,
       signal: AbortSignal.timeout(target.timeoutMs)
     })
-    status = res.statusCode
-    text = await readBounded(res.body)
+    return { status: res.statusCode, text: await readBounded(res.body) }
   } catch (err) {
     throw transportError(err, call.operation)
   }
+}
+
+/**
+ * Sends one V1 call and returns its envelope, whatever the HTTP status: {@link sendRequest}, then
+ * FST_IAMPORT_UPSTREAM for a body that is not an envelope.
+ */
+export async function sendCall (target: UpstreamTarget, call: UpstreamCall): Promise<EnvelopeAnswer> {
+  const { status, text } = await sendRequest(target, call)
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
