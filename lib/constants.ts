@@ -37,3 +37,12 @@ export const DEFAULT_MERCHANT_UID_TTL_SECONDS = 1800
 
 /** Korea has used UTC+9 without DST since 1988; age rules read "today" there. */
 export const SEOUL_TIME_ZONE = 'Asia/Seoul'
+
+/** Production host of the PortOne V2 REST API. */
+export const DEFAULT_PORTONE_V2_BASE_URL = 'https://api.portone.io'
+
+/**
+ * Default whitelist of V2 identity verification ids. They are chosen by the merchant, so the
+ * pattern is a policy rather than a fact of the API: path-safe characters only, at most 64.
+ */
+export const DEFAULT_IDENTITY_VERIFICATION_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$'

@@ -6,6 +6,12 @@ export interface IamportEnvironment {
   IAMPORT_API_KEY?: string
   IAMPORT_API_SECRET?: string
   IAMPORT_BASE_URL?: string
+  /** `apiVersion: 'v2'`: the PortOne V2 API secret. */
+  PORTONE_API_SECRET?: string
+  /** `apiVersion: 'v2'`: the store id (optional). */
+  PORTONE_STORE_ID?: string
+  /** `apiVersion: 'v2'`: the API origin (default `https://api.portone.io`). */
+  PORTONE_BASE_URL?: string
 }
 
 const environmentSchema = {
@@ -13,7 +19,10 @@ const environmentSchema = {
   properties: {
     IAMPORT_API_KEY: { type: 'string' },
     IAMPORT_API_SECRET: { type: 'string' },
-    IAMPORT_BASE_URL: { type: 'string' }
+    IAMPORT_BASE_URL: { type: 'string' },
+    PORTONE_API_SECRET: { type: 'string' },
+    PORTONE_STORE_ID: { type: 'string' },
+    PORTONE_BASE_URL: { type: 'string' }
   }
 }
 

@@ -55,6 +55,8 @@ export interface UpstreamDetails {
   upstreamCode?: number
   /** The envelope's `message`, cut to 200 characters (i'mport's texts are fixed phrases). */
   upstreamMessage?: string
+  /** PortOne V2's error `type` (`UNAUTHORIZED`, `FORBIDDEN`...), cut to 100 characters. */
+  upstreamType?: string
   /** Which call failed. */
   operation: string
 }
@@ -68,6 +70,7 @@ export function upstreamError (reason: string, details: UpstreamDetails): Iampor
   if (details.upstreamStatus !== undefined) err.upstreamStatus = details.upstreamStatus
   if (details.upstreamCode !== undefined) err.upstreamCode = details.upstreamCode
   if (typeof details.upstreamMessage === 'string') err.upstreamMessage = details.upstreamMessage.slice(0, 200)
+  if (typeof details.upstreamType === 'string') err.upstreamType = details.upstreamType.slice(0, 100)
   return err
 }
 

@@ -1,0 +1,88 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import type { V2VerifiedIdentityVerification } from './identity.js'
+
+/**
+ * Schemas of what PortOne V2 answers to `GET /identity-verifications/{id}`. Tolerant on purpose:
+ * unknown fields are ignored and only what the route reads is required. `status` discriminates
+ * READY, VERIFIED and FAILED; any other status is an unexpected shape.
+ */
+
+const VerifiedCustomerSchema = Type.Object({
+  id: Type.Optional(Type.String()),
+  /** The only field the API always sends. */
+  name: Type.String(),
+  /** `yyyy-MM-dd`. */
+  birthDate: Type.Optional(Type.String()),
+  /** `MALE`, `FEMALE` or `OTHER`. */
+  gender: Type.Optional(Type.String()),
+  /** Digits only. */
+  phoneNumber: Type.Optional(Type.String()),
+  /** `SKT`, `KT`, `LGU` or one of the `_MVNO` forms. */
+  operator: Type.Optional(Type.String()),
+  isForeigner: Type.Optional(Type.Boolean()),
+  ci: Type.Optional(Type.String()),
+  di: Type.Optional(Type.String())
+})
+
+const ChannelSchema = Type.Object({ pgProvider: Type.Optional(Type.String()) })
+
+/** Fields every status shares; all RFC 3339 date-times are strings. */
+const common = {
+  id: Type.String(),
+  channel: Type.Optional(ChannelSchema),
+  customData: Type.Optional(Type.String()),
+  requestedAt: Type.Optional(Type.String()),
+  updatedAt: Type.Optional(Type.String()),
+  statusChangedAt: Type.Optional(Type.String()),
+  /** `V1` or `V2`: which PortOne generation the verification was started from. */
+  version: Type.Optional(Type.String())
+}
+
+export const VerifiedIdentityVerificationSchema = Type.Object({
+  ...common,
+  status: Type.Literal('VERIFIED'),
+  verifiedCustomer: VerifiedCustomerSchema,
+  verifiedAt: Type.String(),
+  pgTxId: Type.Optional(Type.String())
+})
+
+export const ReadyIdentityVerificationSchema = Type.Object({
+  ...common,
+  status: Type.Literal('READY')
+})
+
+export const FailedIdentityVerificationSchema = Type.Object({
+  ...common,
+  status: Type.Literal('FAILED'),
+  failure: Type.Optional(Type.Object({
+    reason: Type.Optional(Type.String()),
+    pgCode: Type.Optional(Type.String()),
+    pgMessage: Type.Optional(Type.String())
+  }))
+})
+
+export const IdentityVerificationSchema = Type.Union([
+  VerifiedIdentityVerificationSchema, ReadyIdentityVerificationSchema, FailedIdentityVerificationSchema
+])
+
+/** A V2 identity verification that has not completed yet. */
+export type V2ReadyIdentityVerification = Static<typeof ReadyIdentityVerificationSchema> & Record<string, unknown>
+/** A V2 identity verification that failed at the PG. */
+export type V2FailedIdentityVerification = Static<typeof FailedIdentityVerificationSchema> & Record<string, unknown>
+/**
+ * One PortOne V2 identity verification as `GET /identity-verifications/{id}` returns it (upstream names).
+ * The client returns what the compiled schema accepted as this type, so tsc checks that the
+ * VERIFIED schema fits what identityFromV2 reads.
+ */
+export type V2IdentityVerification = V2VerifiedIdentityVerification | V2ReadyIdentityVerification | V2FailedIdentityVerification
+
+/** The body of every V2 error answer. */
+export const V2ErrorSchema = Type.Object({
+  type: Type.String(),
+  message: Type.Optional(Type.String())
+})
+
+/** Compiled once at load: the hot path never interprets a schema. */
+export const identityVerificationCheck = TypeCompiler.Compile(IdentityVerificationSchema)
+export const v2ErrorCheck = TypeCompiler.Compile(V2ErrorSchema)
