@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest, FastifySchema } from 'fastify'
 import type { AgeBasis } from './age.js'
 import {
   CERTIFIED_AT_SKEW_SECONDS, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_CERTIFIED_WITHIN_SECONDS,
-  DEFAULT_IMP_UID_PATTERN, DEFAULT_MERCHANT_UID_TTL_SECONDS, DEFAULT_ROUTE_URL
+  DEFAULT_IDENTITY_VERIFICATION_ID_PATTERN, DEFAULT_IMP_UID_PATTERN, DEFAULT_MERCHANT_UID_TTL_SECONDS, DEFAULT_ROUTE_URL
 } from './constants.js'
 import { InvalidOptionsError } from './errors.js'
 import type { Identity } from './identity.js'
@@ -13,7 +13,14 @@ import type { VerificationStore } from './stores/store.js'
 /** A hook result that may be returned directly or as a promise. */
 export type MaybePromise<T> = T | Promise<T>
 
-/** Issued merchant_uids: the route accepts only certifications this server started. */
+/** Which API the plugin talks to: i'mport (PortOne V1) or PortOne V2 identity verification. */
+export type ApiVersion = 'v1' | 'v2'
+
+/**
+ * Issued merchant_uids: the route accepts only certifications this server started. With
+ * `apiVersion: 'v2'` the issued value is the identity verification id itself, and issuing is on
+ * by default.
+ */
 export interface MerchantUidOptions {
   /** Must be `true`: verifications whose merchant_uid was not issued here are refused. */
   required: true
@@ -46,12 +53,21 @@ export interface CertificationsOptions {
   certifiedWithinSeconds?: number
   /** Consume each imp_uid once (default `true`); a second use is FST_IAMPORT_REPLAYED. */
   oneTime?: boolean
-  /** Issue merchant_uids from `POST {url}/prepare` and accept only those. */
-  merchantUid?: MerchantUidOptions
+  /**
+   * Issue merchant_uids from `POST {url}/prepare` and accept only those. V1: off unless given.
+   * V2: on by default (`{ required: true }`), the prepare route answers `{ identityVerificationId }`;
+   * `false` turns it off and accepts any well-formed id the browser chose.
+   */
+  merchantUid?: MerchantUidOptions | false
   /** Where consumed imp_uids and issued merchant_uids live (default: a MemoryStore). */
   store?: VerificationStore
-  /** imp_uid whitelist for the body (default `^imp_[0-9]{6,20}$`). */
+  /** V1: imp_uid whitelist for the body (default `^imp_[0-9]{6,20}$`). */
   impUidPattern?: string
+  /**
+   * V2: identity verification id whitelist for the body (default `^[A-Za-z0-9_-]{1,64}$`). With
+   * issued ids on, it must accept them (`iv` + 32 hex digits).
+   */
+  identityVerificationIdPattern?: string
   /** Largest accepted body in bytes (default 1024). */
   bodyLimit?: number
   /** Extra route schema keys (tags, summary, description, security) for OpenAPI. */
@@ -76,7 +92,8 @@ export interface RouteSettings {
   consumedTtlSeconds: number
   store: VerificationStore | undefined
   merchantUid: { ttlSeconds: number, subject: (request: FastifyRequest) => MaybePromise<string> } | undefined
-  impUidPattern: string
+  /** Whitelist of the body's id (imp_uid in V1, identityVerificationId in V2). */
+  idPattern: string
   bodyLimit: number
   schema: Omit<FastifySchema, 'body' | 'response'>
   verifiedResponseSchema: TSchema | undefined
@@ -86,8 +103,8 @@ export interface RouteSettings {
 const anonymous = (): string => 'anonymous'
 const systemClock = (): Date => new Date()
 
-/** Applies defaults to the `certifications` option and refuses bad values by name. */
-export function routeSettings (input: string | CertificationsOptions | undefined): RouteSettings {
+/** Applies defaults to the `certifications` option for that API version and refuses bad values by name. */
+export function routeSettings (input: string | CertificationsOptions | undefined, apiVersion: ApiVersion = 'v1'): RouteSettings {
   const options: CertificationsOptions = typeof input === 'string' ? { url: input } : (input ?? {})
   if (typeof options !== 'object') invalid('certifications must be false, a URL string or an object')
   const url = options.url ?? DEFAULT_ROUTE_URL
@@ -108,17 +125,19 @@ export function routeSettings (input: string | CertificationsOptions | undefined
   if (!(Number.isInteger(certifiedWithinSeconds) && certifiedWithinSeconds > 0)) {
     invalid('certifications.certifiedWithinSeconds must be a positive whole number')
   }
-  const merchantUid = merchantUidSettings(options.merchantUid)
+  const merchantUid = merchantUidSettings(options.merchantUid ?? (apiVersion === 'v2' ? { required: true } : false))
   const oneTime = options.oneTime ?? true
   if (typeof oneTime !== 'boolean') invalid('certifications.oneTime must be a boolean')
   if (options.store !== undefined && !isStore(options.store)) invalid('certifications.store must implement issueMerchantUid, consume and release')
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES
   if (!(Number.isInteger(bodyLimit) && bodyLimit > 0)) invalid('certifications.bodyLimit must be a positive whole number')
-  const impUidPattern = options.impUidPattern ?? DEFAULT_IMP_UID_PATTERN
+  const [patternName, idPattern] = apiVersion === 'v2'
+    ? ['identityVerificationIdPattern', options.identityVerificationIdPattern ?? DEFAULT_IDENTITY_VERIFICATION_ID_PATTERN]
+    : ['impUidPattern', options.impUidPattern ?? DEFAULT_IMP_UID_PATTERN]
   try {
-    RegExp(impUidPattern)
+    RegExp(idPattern)
   } catch {
-    invalid('certifications.impUidPattern must be a valid regular expression')
+    invalid(`certifications.${patternName} must be a valid regular expression`)
   }
   return {
     url,
@@ -132,7 +151,7 @@ export function routeSettings (input: string | CertificationsOptions | undefined
     consumedTtlSeconds: certifiedWithinSeconds + 2 * CERTIFIED_AT_SKEW_SECONDS,
     store: oneTime || merchantUid !== undefined ? (options.store ?? new MemoryStore()) : undefined,
     merchantUid,
-    impUidPattern,
+    idPattern,
     bodyLimit,
     schema: options.schema ?? {},
     verifiedResponseSchema: options.verifiedResponseSchema,
@@ -140,9 +159,9 @@ export function routeSettings (input: string | CertificationsOptions | undefined
   }
 }
 
-function merchantUidSettings (options: MerchantUidOptions | undefined): RouteSettings['merchantUid'] {
-  if (options === undefined) return undefined
-  if (options.required !== true) invalid('certifications.merchantUid.required must be true (omit merchantUid to turn it off)')
+function merchantUidSettings (options: MerchantUidOptions | false): RouteSettings['merchantUid'] {
+  if (options === false) return undefined
+  if (options.required !== true) invalid('certifications.merchantUid.required must be true (false turns issuing off)')
   const ttlSeconds = options.ttlSeconds ?? DEFAULT_MERCHANT_UID_TTL_SECONDS
   if (!(Number.isInteger(ttlSeconds) && ttlSeconds > 0)) invalid('certifications.merchantUid.ttlSeconds must be a positive whole number')
   if (options.subject !== undefined && typeof options.subject !== 'function') invalid('certifications.merchantUid.subject must be a function')

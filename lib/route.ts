@@ -1,25 +1,24 @@
-import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 import { Type } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { meetsMinAge } from './age.js'
-import type { IamportClient } from './client.js'
 import { CERTIFIED_AT_SKEW_SECONDS } from './constants.js'
 import {
-  AgeRestrictedError, DuplicateError, HookFailedError, MerchantMismatchError, MissingIdentityKeyError,
+  AgeRestrictedError, DuplicateError, HookFailedError, InvalidOptionsError, MerchantMismatchError, MissingIdentityKeyError,
   NotCertifiedError, ReplayedError, StaleCertificationError, StoreUnavailableError
 } from './errors.js'
-import { identityFromCertification, type Identity } from './identity.js'
+import type { Identity } from './identity.js'
 import { routeSettings, type CertificationsOptions, type RouteSettings } from './route-options.js'
-import type { Certification } from './schemas.js'
 import type { Consumption } from './stores/store.js'
+import type { VerificationApi } from './verification-apis.js'
 
-export type { CertificationsOptions, MerchantUidOptions } from './route-options.js'
+export type { ApiVersion, CertificationsOptions, MerchantUidOptions } from './route-options.js'
 
 /** Options the plugin hands to the route. */
 export interface CertificationsRouteOptions {
-  client: IamportClient
+  /** The API generation: {@link v1Api} or {@link v2Api} around the plugin's client. */
+  api: VerificationApi
   route: string | CertificationsOptions | undefined
 }
 
@@ -35,22 +34,28 @@ const VerifiedBody = Type.Object({ verified: Type.Literal(true) })
 const VERIFIED = { verified: true } as const
 
 /**
- * `POST {url}` with `{ imp_uid }`: fetches the certification from i'mport, runs the built-in
- * checks, then the host's hooks, and answers 200 or a documented error. With issued merchant_uids,
- * also `POST {url}/prepare`.
+ * `POST {url}` with `{ imp_uid }` (V1) or `{ identityVerificationId }` (V2): fetches the
+ * verification from upstream, runs the built-in checks, then the host's hooks, and answers 200 or a
+ * documented error. With issued ids (V1 merchant_uids, V2 identity verification ids), also
+ * `POST {url}/prepare`.
  */
 export async function certificationsRoute (fastify: FastifyInstance, options: CertificationsRouteOptions): Promise<void> {
-  const settings = routeSettings(options.route)
-  const { client } = options
-  const verify = verifier(client, settings)
-  const body = Type.Object({ imp_uid: Type.String({ pattern: settings.impUidPattern, maxLength: 64 }) })
+  const { api } = options
+  const settings = routeSettings(options.route, api.version)
+  const { idField, logKey, issuedField } = api
+  // V2 issued ids are what the browser posts back: a pattern that refuses them would refuse everyone.
+  if (api.version === 'v2' && settings.merchantUid !== undefined && !new RegExp(settings.idPattern).test(api.issue())) {
+    throw new InvalidOptionsError('certifications.identityVerificationIdPattern must accept the issued ids (iv + 32 hex digits)')
+  }
+  const verify = verifier(api, settings)
+  const body = Type.Object({ [idField]: Type.String({ pattern: settings.idPattern, maxLength: 64 }) })
   const bodyCheck = TypeCompiler.Compile(body)
-  const bodyError = `body/imp_uid must be a string matching ${settings.impUidPattern}`
+  const bodyError = `body/${idField} must be a string matching ${settings.idPattern}`
 
-  fastify.post<{ Body: { imp_uid: string } }>(settings.url, {
+  fastify.post<{ Body: Record<string, string> }>(settings.url, {
     bodyLimit: settings.bodyLimit,
     // TypeBox's compiled check instead of Fastify's Ajv, whose type coercion would turn
-    // ["imp_1…"] into "imp_1…": the body must already be { imp_uid: string }.
+    // ["imp_1…"] into "imp_1…": the body must already be { [idField]: string }.
     validatorCompiler: () => (data) => bodyCheck.Check(data) ? { value: data } : { error: new Error(bodyError) },
     schema: {
       ...settings.schema,
@@ -63,13 +68,13 @@ export async function certificationsRoute (fastify: FastifyInstance, options: Ce
     }
   }, async function verifyCertification (request, reply) {
     const started = performance.now()
-    const impUid = request.body.imp_uid
+    const id = request.body[idField]!
     try {
-      const result = await verify(impUid, request, reply)
-      logOutcome(request, impUid, 'VERIFIED', started)
+      const result = await verify(id, request, reply)
+      logOutcome(request, logKey, id, 'VERIFIED', started)
       return result
     } catch (err) {
-      logOutcome(request, impUid, (err as { code?: string }).code ?? 'ERROR', started)
+      logOutcome(request, logKey, id, (err as { code?: string }).code ?? 'ERROR', started)
       throw err
     }
   })
@@ -78,33 +83,31 @@ export async function certificationsRoute (fastify: FastifyInstance, options: Ce
   if (merchantUid !== undefined) {
     const store = settings.store!
     fastify.post(settings.url.replace(/\/$/, '') + '/prepare', {
-      schema: { ...settings.schema, response: { 200: Type.Object({ merchantUid: Type.String() }), ...errorResponses } }
+      schema: { ...settings.schema, response: { 200: Type.Object({ [issuedField]: Type.String() }), ...errorResponses } }
     }, async function prepareCertification (request) {
       const subject = await merchantUid.subject(request)
-      // 'mid' + 128 random bits: unguessable, and alphanumeric within KCP's 40 characters.
-      const issued = 'mid' + randomBytes(16).toString('hex')
+      const issued = api.issue()
       await storeCall(() => store.issueMerchantUid(issued, subject, merchantUid.ttlSeconds))
-      return { merchantUid: issued }
+      return { [issuedField]: issued }
     })
   }
 }
 
-/** The one line a verification writes: never anything from the certification itself. */
-function logOutcome (request: FastifyRequest, impUid: string, outcome: string, started: number): void {
-  request.log.info({ impUid, outcome, ms: Math.round(performance.now() - started) }, 'iamport verification')
+/** The one line a verification writes: the id and the outcome, never anything from the verification itself. */
+function logOutcome (request: FastifyRequest, logKey: string, id: string, outcome: string, started: number): void {
+  request.log.info({ [logKey]: id, outcome, ms: Math.round(performance.now() - started) }, 'iamport verification')
 }
 
-type Verify = (impUid: string, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
+type Verify = (id: string, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
 
-/** The verification flow of one route, with its settings bound once. */
-function verifier (client: IamportClient, settings: RouteSettings): Verify {
+/** The verification flow of one route, with its settings bound once: the same for V1 and V2. */
+function verifier (api: VerificationApi, settings: RouteSettings): Verify {
   const { store, minAge, ageBasis, checkAge, findDuplicate, onVerified, requireIdentityKey, now } = settings
 
-  return async function verify (impUid, request, reply) {
-    const certification = await client.getCertification(impUid)
-    checkCertification(certification, impUid, settings.certifiedWithinSeconds, now())
-    const consumption = store === undefined ? undefined : await consume(certification, impUid, request, settings)
-    const identity = identityFromCertification(certification, now)
+  return async function verify (id, request, reply) {
+    const identity = await api.fetchIdentity(id, now)
+    checkVerification(identity, id, settings.certifiedWithinSeconds, now())
+    const consumption = store === undefined ? undefined : await consume(identity, id, request, settings)
 
     // Policy refusals below burn the imp_uid (it was judged); a hook that throws releases it.
     if (requireIdentityKey !== false && identity[requireIdentityKey] === undefined) throw new MissingIdentityKeyError()
@@ -121,23 +124,27 @@ function verifier (client: IamportClient, settings: RouteSettings): Verify {
   }
 }
 
-/** Built-in checks on what i'mport answered, in the SPEC's order. */
-function checkCertification (certification: Certification, impUid: string, withinSeconds: number, now: Date): void {
-  if (certification.imp_uid !== impUid || certification.certified !== true) throw new NotCertifiedError()
-  const certifiedAt = certification.certified_at
+/**
+ * Built-in checks on what upstream answered, in the SPEC's order (completion was checked while
+ * fetching): the answer is for the id asked about, and fresh. An unknown time is the epoch: stale.
+ */
+function checkVerification (identity: Identity, id: string, withinSeconds: number, now: Date): void {
+  if (identity.impUid !== id) throw new NotCertifiedError()
+  const certifiedAt = identity.certifiedAt.getTime() / 1000
   const nowSeconds = now.getTime() / 1000
-  if (typeof certifiedAt !== 'number' || certifiedAt <= 0 ||
+  if (certifiedAt <= 0 ||
       nowSeconds - certifiedAt > withinSeconds + CERTIFIED_AT_SKEW_SECONDS ||
       certifiedAt - nowSeconds > CERTIFIED_AT_SKEW_SECONDS) {
     throw new StaleCertificationError()
   }
 }
 
-async function consume (certification: Certification, impUid: string, request: FastifyRequest, settings: RouteSettings): Promise<Consumption> {
-  const consumption: Consumption = { impUid, ttlSeconds: settings.consumedTtlSeconds }
+/** One-time consumption, bound to the issued merchant_uid (V2: the id itself) when enabled. */
+async function consume (identity: Identity, id: string, request: FastifyRequest, settings: RouteSettings): Promise<Consumption> {
+  const consumption: Consumption = { impUid: id, ttlSeconds: settings.consumedTtlSeconds }
   if (settings.merchantUid !== undefined) {
-    const merchantUid = certification.merchant_uid
-    if (typeof merchantUid !== 'string' || merchantUid === '') throw new MerchantMismatchError()
+    const merchantUid = identity.merchantUid
+    if (merchantUid === undefined) throw new MerchantMismatchError()
     consumption.merchant = { merchantUid, subject: await settings.merchantUid.subject(request) }
   }
   const result = await storeCall(() => settings.store!.consume(consumption))
