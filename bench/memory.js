@@ -12,7 +12,7 @@ import { startUpstream } from './upstream.js'
  *
  * The default MemoryStore holds 100 000 consumed imp_uids for 12 minutes and then refuses (503,
  * fail closed), so past 100 000 this would measure refusals: the candidate gets a MemoryStore of
- * BENCH_STORE_MAX_ENTRIES (default 250 000; 0 for the plugin's default store). Each reading is
+ * BENCH_STORE_MAX_ENTRIES (default 0: the plugin's default store). Each reading is
  * taken twice: right after the slice, and after BENCH_MEMORY_SETTLE_MS (default 11 000, longer
  * than the client's 10 s per-call timeout) so that per-call timers have expired.
  */
@@ -23,7 +23,7 @@ const connections = envNumber('BENCH_CONNECTIONS', 100)
 const steps = envNumber('BENCH_MEMORY_STEPS', 5)
 // Another candidate under the same procedure, for reference (e.g. hand-written).
 const candidateName = process.env.BENCH_MEMORY_CANDIDATE ?? 'plugin'
-const storeMaxEntries = envNumber('BENCH_STORE_MAX_ENTRIES', 250_000)
+const storeMaxEntries = envNumber('BENCH_STORE_MAX_ENTRIES', 0)
 const settleMs = envNumber('BENCH_MEMORY_SETTLE_MS', 11_000)
 const limitMib = 30
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url))

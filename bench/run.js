@@ -18,7 +18,7 @@ import { startUpstream } from './upstream.js'
  * BENCH_CONNECTIONS (100), BENCH_LATENCIES (ms, "0,30"), BENCH_CANDIDATES (comma list),
  * BENCH_PROFILE (a candidate name: run it under --cpu-prof into bench/results/profiles),
  * BENCH_PLUGIN_CONNECTIONS (the plugin's pool size; default: the plugin's own default),
- * BENCH_STORE_MAX_ENTRIES (the plugin's MemoryStore capacity, default 1 000 000; 0: the default store),
+ * BENCH_STORE_MAX_ENTRIES (the plugin's MemoryStore capacity; default 0: the plugin's default store),
  * BENCH_MAX_NOISE (% of one core that other processes may use during a measured run before it is
  * measured again, default 20) and BENCH_RETRIES (how often, default 2; the quietest run is kept).
  */
@@ -36,7 +36,7 @@ const CALLS_SAMPLE = 1000
 // The default MemoryStore keeps 100 000 consumed imp_uids for 12 minutes and then refuses with
 // 503 (fail closed); one 12 s run at 0 ms goes past that, so the plugin gets a larger store here.
 // 0 keeps the default store. bench/memory.js is where the store's size is looked at.
-const storeMaxEntries = envNumber('BENCH_STORE_MAX_ENTRIES', 1_000_000)
+const storeMaxEntries = envNumber('BENCH_STORE_MAX_ENTRIES', 0)
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url))
 const profileDir = resultsDir + 'profiles'
 

@@ -62,6 +62,9 @@ export class IamportClient {
   readonly #baseHeaders: Record<string, string>
   readonly #impUidPattern: RegExp
   readonly #tokens: TokenCache
+  #headersToken: string | undefined
+  #plainHeaders: Record<string, string> = {}
+  #jsonHeaders: Record<string, string> = {}
 
   constructor (options: IamportClientOptions) {
     const opts = options ?? {}
@@ -157,9 +160,13 @@ export class IamportClient {
   }
 
   #headers (token: string, body: string | undefined): Record<string, string> {
-    const headers: Record<string, string> = { ...this.#baseHeaders, authorization: 'Bearer ' + token }
-    if (body !== undefined) headers['content-type'] = 'application/json'
-    return headers
+    // Built once per token, not per call: undici only reads them.
+    if (token !== this.#headersToken) {
+      this.#headersToken = token
+      this.#plainHeaders = { ...this.#baseHeaders, authorization: 'Bearer ' + token }
+      this.#jsonHeaders = { ...this.#plainHeaders, 'content-type': 'application/json' }
+    }
+    return body === undefined ? this.#plainHeaders : this.#jsonHeaders
   }
 }
 

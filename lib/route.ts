@@ -106,12 +106,13 @@ function verifier (api: VerificationApi, settings: RouteSettings): Verify {
 
   return async function verify (id, request, reply) {
     const identity = await api.fetchIdentity(id, now)
-    checkVerification(identity, id, settings.certifiedWithinSeconds, now())
+    const at = now()
+    checkVerification(identity, id, settings.certifiedWithinSeconds, at)
     const consumption = store === undefined ? undefined : await consume(identity, id, request, settings)
 
     // Policy refusals below burn the imp_uid (it was judged); a hook that throws releases it.
     if (requireIdentityKey !== false && identity[requireIdentityKey] === undefined) throw new MissingIdentityKeyError()
-    if (minAge !== undefined && !meetsMinAge(identity.birthday, minAge, ageBasis, now())) throw new AgeRestrictedError()
+    if (minAge !== undefined && !meetsMinAge(identity.birthday, minAge, ageBasis, at)) throw new AgeRestrictedError()
     let result: unknown = VERIFIED
     try {
       if (checkAge !== undefined && await checkAge(identity, request) !== true) throw new AgeRestrictedError()

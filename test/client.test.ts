@@ -206,3 +206,25 @@ t.test('sends the Tier header and the Bearer token under a base path', async (t)
     { url: '/v1/certifications/imp_123456', tier: 'AB1', authorization: 'Bearer tok' }
   ])
 })
+
+t.test('a chunked body is read as it streams and cut off past 1 MiB', async (t) => {
+  const server = createServer((req, res) => {
+    req.resume()
+    res.setHeader('content-type', 'application/json')
+    if (req.url === '/users/getToken') {
+      res.end(JSON.stringify({ code: 0, message: null, response: { access_token: 'tok', now: 1000, expired_at: 2800 } }))
+      return
+    }
+    // No content-length: the body streams in chunks.
+    const big = req.url === '/certifications/imp_999999'
+    res.write('{"code":0,"message":"')
+    res.write(big ? 'z'.repeat(1024 * 1024) : 'ok')
+    res.end('","response":{"imp_uid":"imp_123456","certified":true}}')
+  }).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => server.close())
+  const client = new IamportClient({ apiKey: 'k', apiSecret: 's', baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })
+  t.teardown(() => client.close())
+  t.same(await client.getCertification('imp_123456'), { imp_uid: 'imp_123456', certified: true })
+  await t.rejects(client.getCertification('imp_999999'), { code: 'FST_IAMPORT_UPSTREAM', message: /body too large/ })
+})

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { DEFAULT_POOL_CONNECTIONS } from '../lib/constants.js'
 import { randomInt } from 'node:crypto'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setFlagsFromString } from 'node:v8'
@@ -28,7 +29,7 @@ const CONCURRENCY = 50
 const FAULT_RATE = 0.1
 const TIMEOUT_MS = 500
 /** The client's default pool size: the load must never open more sockets than this. */
-const POOL_CONNECTIONS = 32
+const POOL_CONNECTIONS = DEFAULT_POOL_CONNECTIONS
 const ROUNDS = 10
 /** RSS may grow by this much after the first round, plus what is kept per verification. */
 const RSS_SLACK_BYTES = 64 * 1024 * 1024

@@ -10,8 +10,8 @@ const upstream = upstreamSettings()
 // size; BENCH_STORE_MAX_ENTRIES a MemoryStore of another capacity; BENCH_PLUGIN_ONE_TIME=false
 // turns one-time consumption off (to tell the ledger's memory from anything else).
 const connections = process.env.BENCH_PLUGIN_CONNECTIONS
-const storeMaxEntries = process.env.BENCH_STORE_MAX_ENTRIES
-const store = storeMaxEntries
+const storeMaxEntries = Number(process.env.BENCH_STORE_MAX_ENTRIES)
+const store = storeMaxEntries > 0
   ? new (await import('../../dist/lib/stores/memory.js')).MemoryStore({ maxEntries: Number(storeMaxEntries) })
   : undefined
 const app = Fastify({ logger: false })
