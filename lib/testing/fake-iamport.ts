@@ -1,8 +1,12 @@
-import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { once } from 'node:events'
 import { createHash, randomBytes, randomInt } from 'node:crypto'
 import type { Certification } from '../schemas.js'
+import {
+  CORS_HEADERS, FaultQueue, isObject, playFault, readBody, sendJson, statusText,
+  type Fault, type FaultDialect
+} from './fake-http.js'
 import { SANDBOX_PAGE_HEADERS, sandboxCertificationPage } from './sandbox-page.js'
 
 /**
@@ -19,21 +23,11 @@ const TOKEN_REISSUE_WINDOW_SECONDS = 60
 const TOKEN_EXTENSION_SECONDS = 300
 /** The OTP every OTP request "sends" unless configured. */
 const DEFAULT_OTP = '123456'
-/** Request bodies above this many bytes are drained and answered 413. */
-const MAX_BODY_BYTES = 64 * 1024
 /** Korea Standard Time offset from UTC, in seconds (no DST since 1988). */
 const KST_OFFSET_SECONDS = 9 * 3600
 
-const JSON_TYPE = 'application/json; charset=utf-8'
 const NOT_FOUND_MESSAGE = '인증결과가 존재하지 않습니다.'
 const CARRIERS = new Set(['SKT', 'KT', 'LGT'])
-/** The seeding endpoint is meant for browser sandbox pages served from another origin. */
-const CORS_HEADERS = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'POST, OPTIONS',
-  'access-control-allow-headers': 'content-type',
-  'access-control-max-age': '600'
-}
 
 /** Options of {@link createFakeIamport}. */
 export interface FakeIamportOptions {
@@ -49,30 +43,7 @@ export interface FakeIamportOptions {
   otp?: string
 }
 
-/** Which requests a fault applies to: `token` is `/users/getToken`, `certification` anything under `/certifications`, `any` every request except `/__fake/*`. */
-export type FaultTarget = 'token' | 'certification' | 'any'
-
-/** A queued misbehaviour. Each request consumes at most one fault: the first queued one that matches. */
-export type Fault = {
-  target: FaultTarget
-  /** How many matching requests it applies to (default 1; `Infinity` allowed). */
-  times?: number
-} & (
-  /** Wait, then answer normally. */
-  | { kind: 'latency', ms: number }
-  /** That HTTP status with the envelope `{ code (default -1), message (default the status text), response: null }`. */
-  | { kind: 'status', status: number, code?: number, message?: string }
-  /** An HTML error page (`text/html`), as a gateway would send. */
-  | { kind: 'html', status: number }
-  /** 200, `application/json`, a body that is not JSON. */
-  | { kind: 'malformed-json' }
-  /** 200 with a `content-length` larger than the bytes sent, then the socket is destroyed. */
-  | { kind: 'truncated' }
-  /** The socket is destroyed without an answer. */
-  | { kind: 'drop' }
-  /** An arbitrary JSON body with that status (default 200). */
-  | { kind: 'envelope', status?: number, body: unknown }
-)
+export type { Fault, FaultTarget } from './fake-http.js'
 
 /** Request counters. `total` counts every request, unknown paths and `/__fake/*` included. */
 export interface FakeIamportCalls {
@@ -130,11 +101,6 @@ interface IssuedToken {
   expiredAt: number
 }
 
-interface QueuedFault {
-  fault: Fault
-  remaining: number
-}
-
 /** What an OTP request said about the person, kept until confirmation. */
 interface OtpSubject {
   name: string
@@ -166,14 +132,10 @@ function envelope (code: number, message: string | null, response: unknown = nul
 
 const UNAUTHORIZED = envelope(-1, 'Unauthorized')
 
-function statusText (status: number): string {
-  return STATUS_CODES[status] ?? 'Error'
-}
-
-function sendJson (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const payload = JSON.stringify(body)
-  res.writeHead(status, { ...headers, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(payload) })
-  res.end(payload)
+const V1_FAULTS: FaultDialect = {
+  statusBody: (fault) => envelope(fault.code ?? -1, fault.message ?? statusText(fault.status)),
+  malformedJson: '{"code":0,"message":null,"response":{"imp_uid":',
+  truncatedBody: envelope(0, null, { imp_uid: 'imp_000000000000', certified: true })
 }
 
 /** The stand-in for the i'mport certification window (see sandbox-page.ts). */
@@ -182,26 +144,6 @@ function sendSandboxPage (res: ServerResponse, url: string): void {
   const page = sandboxCertificationPage(merchantUid)
   res.writeHead(200, { ...SANDBOX_PAGE_HEADERS, 'content-length': Buffer.byteLength(page) })
   res.end(page)
-}
-
-function sendRaw (res: ServerResponse, status: number, contentType: string, payload: string): void {
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) })
-  res.end(payload)
-}
-
-/** Drains the whole body; `undefined` when it was over the limit. */
-async function readBody (req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk)
-  }
-  return size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks).toString('utf8')
-}
-
-function isObject (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** JSON or form-encoded body as an object; `undefined` when it is neither. */
@@ -283,7 +225,7 @@ export async function createFakeIamport (options: FakeIamportOptions = {}): Prom
   const otpSubjects = new Map<string, OtpSubject>()
   const tokens = new Map<string, IssuedToken>()
   let currentToken: IssuedToken | undefined
-  let faults: QueuedFault[] = []
+  const faults = new FaultQueue()
   const calls: FakeIamportCalls = {
     getToken: 0, getCertification: 0, deleteCertification: 0, otpRequest: 0, otpConfirm: 0, total: 0
   }
@@ -339,48 +281,6 @@ export async function createFakeIamport (options: FakeIamportOptions = {}): Prom
     records.set(impUid, record)
     otpSubjects.delete(impUid)
     return structuredClone(record) as Certification
-  }
-
-  function takeFault (target: 'token' | 'certification' | 'other'): Fault | undefined {
-    const index = faults.findIndex((queued) => queued.fault.target === 'any' || queued.fault.target === target)
-    if (index === -1) return undefined
-    const queued = faults[index] as QueuedFault
-    queued.remaining -= 1
-    if (queued.remaining <= 0) faults.splice(index, 1)
-    return queued.fault
-  }
-
-  /** Plays a fault; `true` when it answered (or dropped) the request. */
-  async function playFault (fault: Fault, res: ServerResponse): Promise<boolean> {
-    switch (fault.kind) {
-      case 'latency':
-        await new Promise((resolve) => { setTimeout(resolve, fault.ms).unref() })
-        return false
-      case 'status':
-        sendJson(res, fault.status, envelope(fault.code ?? -1, fault.message ?? statusText(fault.status)))
-        return true
-      case 'html': {
-        const title = `${fault.status} ${statusText(fault.status)}`
-        sendRaw(res, fault.status, 'text/html; charset=utf-8',
-          `<!DOCTYPE html><html><head><title>${title}</title></head><body><h1>${title}</h1></body></html>`)
-        return true
-      }
-      case 'malformed-json':
-        sendRaw(res, 200, JSON_TYPE, '{"code":0,"message":null,"response":{"imp_uid":')
-        return true
-      case 'truncated': {
-        const payload = Buffer.from(JSON.stringify(envelope(0, null, { imp_uid: 'imp_000000000000', certified: true })))
-        res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': payload.length })
-        res.write(payload.subarray(0, payload.length >> 1), () => { res.destroy() })
-        return true
-      }
-      case 'drop':
-        res.destroy()
-        return true
-      case 'envelope':
-        sendJson(res, fault.status ?? 200, fault.body)
-        return true
-    }
   }
 
   function isAuthorized (req: IncomingMessage): boolean {
@@ -513,8 +413,8 @@ export async function createFakeIamport (options: FakeIamportOptions = {}): Prom
       const target = pathname === '/users/getToken'
         ? 'token'
         : /^\/certifications(?:\/|$)/.test(pathname) ? 'certification' : 'other'
-      const fault = takeFault(target)
-      if (fault !== undefined && await playFault(fault, res)) return
+      const fault = faults.take(target)
+      if (fault !== undefined && await playFault(fault, res, V1_FAULTS)) return
     }
 
     const contentType = String(req.headers['content-type'])
@@ -571,12 +471,10 @@ export async function createFakeIamport (options: FakeIamportOptions = {}): Prom
       requests.length = 0
     },
     inject (fault) {
-      const times = fault.times ?? 1
-      if (!(times > 0)) throw new RangeError('fault.times must be a positive number')
-      faults.push({ fault: { ...fault }, remaining: times })
+      faults.inject(fault)
     },
     clearFaults () {
-      faults = []
+      faults.clear()
     },
     setClockOffset (seconds) {
       clockOffset = seconds

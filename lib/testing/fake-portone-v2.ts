@@ -1,9 +1,13 @@
-import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { once } from 'node:events'
 import { randomBytes, randomInt, randomUUID } from 'node:crypto'
 import type { V2IdentityVerification } from '../portone-v2-schemas.js'
-import type { Fault, FakeIamportRequest } from './fake-iamport.js'
+import type { FakeIamportRequest } from './fake-iamport.js'
+import {
+  CORS_HEADERS, FaultQueue, isObject, playFault, readBody, sendJson, statusText,
+  type Fault, type FaultDialect
+} from './fake-http.js'
 
 /**
  * A fake of the PortOne V2 identity verification API on a real HTTP server (127.0.0.1, port 0):
@@ -11,17 +15,6 @@ import type { Fault, FakeIamportRequest } from './fake-iamport.js'
  * `?storeId=`, V2-shaped errors `{ type, message }`, a seeding endpoint, call counters and the V1
  * fake's fault injection. It never logs.
  */
-
-/** Request bodies above this many bytes are drained and answered 413. */
-const MAX_BODY_BYTES = 64 * 1024
-const JSON_TYPE = 'application/json; charset=utf-8'
-/** The seeding endpoint is meant for browser sandbox pages served from another origin. */
-const CORS_HEADERS = {
-  'access-control-allow-origin': '*',
-  'access-control-allow-methods': 'POST, OPTIONS',
-  'access-control-allow-headers': 'content-type',
-  'access-control-max-age': '600'
-}
 
 /** The `type` of a V2 error answer for an HTTP status, as the API names them. */
 const ERROR_TYPES: Record<number, string> = {
@@ -34,6 +27,12 @@ const ERROR_TYPES: Record<number, string> = {
 const UNAUTHORIZED = { type: 'UNAUTHORIZED', message: '인증 정보가 올바르지 않습니다.' }
 const FORBIDDEN = { type: 'FORBIDDEN', message: '요청이 거절되었습니다.' }
 const NOT_FOUND = { type: 'IDENTITY_VERIFICATION_NOT_FOUND', message: '요청된 본인인증 건이 존재하지 않습니다.' }
+
+const V2_FAULTS: FaultDialect = {
+  statusBody: (fault) => ({ type: errorType(fault.status), message: fault.message ?? statusText(fault.status) }),
+  malformedJson: '{"status":"VERIFIED","id":',
+  truncatedBody: { status: 'VERIFIED', id: 'truncated', verifiedCustomer: { name: '' } }
+}
 
 /** Options of {@link createFakePortOneV2}. */
 export interface FakePortOneV2Options {
@@ -91,46 +90,11 @@ export interface FakePortOneV2 {
   close: () => Promise<void>
 }
 
-interface QueuedFault {
-  fault: Fault
-  remaining: number
-}
-
 type StoredRecord = Record<string, unknown>
-
-function statusText (status: number): string {
-  return STATUS_CODES[status] ?? 'Error'
-}
 
 /** The V2 error `type` of a status: documented ones by name, others as `INTERNAL_SERVER_ERROR`-style names. */
 function errorType (status: number): string {
   return ERROR_TYPES[status] ?? statusText(status).toUpperCase().replace(/[^A-Z0-9]+/g, '_')
-}
-
-function sendJson (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const payload = JSON.stringify(body)
-  res.writeHead(status, { ...headers, 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(payload) })
-  res.end(payload)
-}
-
-function sendRaw (res: ServerResponse, status: number, contentType: string, payload: string): void {
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) })
-  res.end(payload)
-}
-
-/** Drains the whole body; `undefined` when it was over the limit. */
-async function readBody (req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size <= MAX_BODY_BYTES) chunks.push(chunk)
-  }
-  return size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks).toString('utf8')
-}
-
-function isObject (value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 function decodeSegment (segment: string): string | undefined {
@@ -203,7 +167,7 @@ export async function createFakePortOneV2 (options: FakePortOneV2Options = {}): 
     pgMerchantId: 'A010002002'
   }
   const records = new Map<string, StoredRecord>()
-  let faults: QueuedFault[] = []
+  const faults = new FaultQueue()
   const calls: FakePortOneV2Calls = { getIdentityVerification: 0, total: 0 }
   const requests: FakeIamportRequest[] = []
 
@@ -222,48 +186,6 @@ export async function createFakePortOneV2 (options: FakePortOneV2Options = {}): 
     }
     records.set(id, record)
     return structuredClone(record) as V2IdentityVerification
-  }
-
-  function takeFault (target: 'certification' | 'other'): Fault | undefined {
-    const index = faults.findIndex((queued) => queued.fault.target === 'any' || queued.fault.target === target)
-    if (index === -1) return undefined
-    const queued = faults[index] as QueuedFault
-    queued.remaining -= 1
-    if (queued.remaining <= 0) faults.splice(index, 1)
-    return queued.fault
-  }
-
-  /** Plays a fault; `true` when it answered (or dropped) the request. */
-  async function playFault (fault: Fault, res: ServerResponse): Promise<boolean> {
-    switch (fault.kind) {
-      case 'latency':
-        await new Promise((resolve) => { setTimeout(resolve, fault.ms).unref() })
-        return false
-      case 'status':
-        sendJson(res, fault.status, { type: errorType(fault.status), message: fault.message ?? statusText(fault.status) })
-        return true
-      case 'html': {
-        const title = `${fault.status} ${statusText(fault.status)}`
-        sendRaw(res, fault.status, 'text/html; charset=utf-8',
-          `<!DOCTYPE html><html><head><title>${title}</title></head><body><h1>${title}</h1></body></html>`)
-        return true
-      }
-      case 'malformed-json':
-        sendRaw(res, 200, JSON_TYPE, '{"status":"VERIFIED","id":')
-        return true
-      case 'truncated': {
-        const payload = Buffer.from(JSON.stringify({ status: 'VERIFIED', id: 'truncated', verifiedCustomer: { name: '' } }))
-        res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': payload.length })
-        res.write(payload.subarray(0, payload.length >> 1), () => { res.destroy() })
-        return true
-      }
-      case 'drop':
-        res.destroy()
-        return true
-      case 'envelope':
-        sendJson(res, fault.status ?? 200, fault.body)
-        return true
-    }
   }
 
   function isAuthorized (req: IncomingMessage): boolean {
@@ -307,8 +229,8 @@ export async function createFakePortOneV2 (options: FakePortOneV2Options = {}): 
       }
       if (method === 'POST') return seedFromRequest(res, raw)
     } else {
-      const fault = takeFault(/^\/identity-verifications(?:\/|$)/.test(pathname) ? 'certification' : 'other')
-      if (fault !== undefined && await playFault(fault, res)) return
+      const fault = faults.take(/^\/identity-verifications(?:\/|$)/.test(pathname) ? 'certification' : 'other')
+      if (fault !== undefined && await playFault(fault, res, V2_FAULTS)) return
     }
 
     if (get === null) return sendJson(res, 404, { type: 'NOT_FOUND', message: 'Not Found' })
@@ -344,12 +266,10 @@ export async function createFakePortOneV2 (options: FakePortOneV2Options = {}): 
       requests.length = 0
     },
     inject (fault) {
-      const times = fault.times ?? 1
-      if (!(times > 0)) throw new RangeError('fault.times must be a positive number')
-      faults.push({ fault: { ...fault }, remaining: times })
+      faults.inject(fault)
     },
     clearFaults () {
-      faults = []
+      faults.clear()
     },
     close () {
       closing ??= new Promise<void>((resolve) => {
