@@ -43,6 +43,17 @@ declare module 'fastify' {
 async function plugin (fastify: FastifyInstance, options: FastifyIamportOptions): Promise<void> {
   const { certifications, apiVersion = 'v1', storeId, identityVerificationIdPattern, ...clientOptions } = options
   if (apiVersion !== 'v1' && apiVersion !== 'v2') throw new InvalidOptionsError("apiVersion must be 'v1' or 'v2'")
+  const [decorator, foreign] = apiVersion === 'v2'
+    ? ['portone', { apiKey: clientOptions.apiKey, tier: clientOptions.tier, impUidPattern: clientOptions.impUidPattern }]
+    : ['iamport', { storeId, identityVerificationIdPattern }]
+  for (const [name, value] of Object.entries(foreign)) {
+    if (value !== undefined) throw new InvalidOptionsError(`${name} is not an option of apiVersion '${apiVersion}'`)
+  }
+  // Checked before a client (and its pool) exists: a second client here would never be closed.
+  // Own property, as Fastify checks it: an encapsulated child may shadow its parent's decorator.
+  if (Object.hasOwn(fastify, decorator)) {
+    throw new InvalidOptionsError(`fastify.${decorator} exists already: register each API version once per context (use an encapsulated register for a second one)`)
+  }
   const environment = await readEnvironment(fastify)
   let api: VerificationApi
   if (apiVersion === 'v2') {
@@ -70,7 +81,12 @@ async function plugin (fastify: FastifyInstance, options: FastifyIamportOptions)
     api = v1Api(client)
   }
   if (certifications !== false) {
-    await fastify.register(certificationsRoute, { api, route: certifications })
+    const clientPattern = apiVersion === 'v2' ? identityVerificationIdPattern : clientOptions.impUidPattern
+    await fastify.register(certificationsRoute, {
+      api,
+      route: certifications,
+      clientPattern: clientPattern instanceof RegExp ? clientPattern.source : clientPattern
+    })
   }
 }
 

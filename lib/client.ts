@@ -24,7 +24,7 @@ export interface IamportClientOptions {
   timeoutMs?: number
   /** An undici Dispatcher to send through (Agent, MockAgent, ProxyAgent). Not closed by `close()`. */
   dispatcher?: Dispatcher
-  /** Sockets of the client's own pool (default 32). Ignored with `dispatcher`. */
+  /** Sockets of the client's own pool (default 128). Ignored with `dispatcher`. */
   connections?: number
   /** imp_uid whitelist (default `^imp_[0-9]{6,20}$`). */
   impUidPattern?: RegExp | string

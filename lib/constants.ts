@@ -37,9 +37,8 @@ export const DEFAULT_CERTIFIED_WITHIN_SECONDS = 600
 export const CERTIFIED_AT_SKEW_SECONDS = 60
 export const DEFAULT_BODY_LIMIT_BYTES = 1024
 export const DEFAULT_MERCHANT_UID_TTL_SECONDS = 1800
-
-/** Korea has used UTC+9 without DST since 1988; age rules read "today" there. */
-export const SEOUL_TIME_ZONE = 'Asia/Seoul'
+/** A store (Redis) call that has not answered by then fails closed with 503, in milliseconds. */
+export const STORE_TIMEOUT_MS = 2_000
 
 /** Production host of the PortOne V2 REST API. */
 export const DEFAULT_PORTONE_V2_BASE_URL = 'https://api.portone.io'

@@ -33,7 +33,7 @@ export const DuplicateError = createError(
   'FST_IAMPORT_DUPLICATE', 'An account already exists for this person', 409)
 
 export const MissingIdentityKeyError = createError(
-  'FST_IAMPORT_MISSING_IDENTITY_KEY', 'The identity provider returned no CI for this person', 422)
+  'FST_IAMPORT_MISSING_IDENTITY_KEY', 'The identity provider returned no CI or DI for this person', 422)
 
 export const HookFailedError = createError(
   'FST_IAMPORT_HOOK_FAILED', 'A verification hook failed', 500)

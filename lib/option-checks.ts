@@ -10,7 +10,8 @@ export function requireString (value: unknown, name: string): string {
 
 /** A whitelist option as a RegExp; FST_IAMPORT_INVALID_OPTIONS naming `name` when it does not compile. */
 export function compilePattern (pattern: unknown, name: string): RegExp {
-  if (pattern instanceof RegExp) return pattern
+  // A g or y flag would make .test() stateful: every other call would fail.
+  if (pattern instanceof RegExp) return new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''))
   try {
     return new RegExp(String(pattern))
   } catch {

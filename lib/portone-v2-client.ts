@@ -18,7 +18,7 @@ export interface PortOneV2ClientOptions {
   timeoutMs?: number | undefined
   /** An undici Dispatcher to send through (Agent, MockAgent, ProxyAgent). Not closed by `close()`. */
   dispatcher?: Dispatcher | undefined
-  /** Sockets of the client's own pool (default 32). Ignored with `dispatcher`. */
+  /** Sockets of the client's own pool (default 128). Ignored with `dispatcher`. */
   connections?: number | undefined
   /** Whitelist of identity verification ids (default `^[A-Za-z0-9_-]{1,64}$`; `.` and `..` are always refused). */
   identityVerificationIdPattern?: RegExp | string | undefined

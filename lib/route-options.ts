@@ -104,7 +104,7 @@ const anonymous = (): string => 'anonymous'
 const systemClock = (): Date => new Date()
 
 /** Applies defaults to the `certifications` option for that API version and refuses bad values by name. */
-export function routeSettings (input: string | CertificationsOptions | undefined, apiVersion: ApiVersion = 'v1'): RouteSettings {
+export function routeSettings (input: string | CertificationsOptions | undefined, apiVersion: ApiVersion = 'v1', clientPattern?: string): RouteSettings {
   const options: CertificationsOptions = typeof input === 'string' ? { url: input } : (input ?? {})
   if (typeof options !== 'object') invalid('certifications must be false, a URL string or an object')
   const url = options.url ?? DEFAULT_ROUTE_URL
@@ -128,12 +128,14 @@ export function routeSettings (input: string | CertificationsOptions | undefined
   const merchantUid = merchantUidSettings(options.merchantUid ?? (apiVersion === 'v2' ? { required: true } : false))
   const oneTime = options.oneTime ?? true
   if (typeof oneTime !== 'boolean') invalid('certifications.oneTime must be a boolean')
+  // An issued id is consumed with the imp_uid, so it cannot be re-usable while the imp_uid is.
+  if (!oneTime && merchantUid !== undefined) invalid('certifications.oneTime: false needs merchantUid off (issued ids are single-use)')
   if (options.store !== undefined && !isStore(options.store)) invalid('certifications.store must implement issueMerchantUid, consume and release')
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES
   if (!(Number.isInteger(bodyLimit) && bodyLimit > 0)) invalid('certifications.bodyLimit must be a positive whole number')
   const [patternName, idPattern] = apiVersion === 'v2'
-    ? ['identityVerificationIdPattern', options.identityVerificationIdPattern ?? DEFAULT_IDENTITY_VERIFICATION_ID_PATTERN]
-    : ['impUidPattern', options.impUidPattern ?? DEFAULT_IMP_UID_PATTERN]
+    ? ['identityVerificationIdPattern', options.identityVerificationIdPattern ?? clientPattern ?? DEFAULT_IDENTITY_VERIFICATION_ID_PATTERN]
+    : ['impUidPattern', options.impUidPattern ?? clientPattern ?? DEFAULT_IMP_UID_PATTERN]
   try {
     RegExp(idPattern)
   } catch {

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { meetsMinAge } from './age.js'
-import { CERTIFIED_AT_SKEW_SECONDS } from './constants.js'
+import { CERTIFIED_AT_SKEW_SECONDS, STORE_TIMEOUT_MS } from './constants.js'
 import {
   AgeRestrictedError, DuplicateError, HookFailedError, InvalidOptionsError, MerchantMismatchError, MissingIdentityKeyError,
   NotCertifiedError, ReplayedError, StaleCertificationError, StoreUnavailableError
@@ -20,6 +20,8 @@ export interface CertificationsRouteOptions {
   /** The API generation: {@link v1Api} or {@link v2Api} around the plugin's client. */
   api: VerificationApi
   route: string | CertificationsOptions | undefined
+  /** The client's id whitelist (plugin option), the default of the body's. */
+  clientPattern?: string | undefined
 }
 
 /** Fastify's standard error body: the only thing any refusal sends. */
@@ -41,13 +43,15 @@ const VERIFIED = { verified: true } as const
  */
 export async function certificationsRoute (fastify: FastifyInstance, options: CertificationsRouteOptions): Promise<void> {
   const { api } = options
-  const settings = routeSettings(options.route, api.version)
+  const settings = routeSettings(options.route, api.version, options.clientPattern)
   const { idField, logKey, issuedField } = api
   // V2 issued ids are what the browser posts back: a pattern that refuses them would refuse everyone.
   if (api.version === 'v2' && settings.merchantUid !== undefined && !new RegExp(settings.idPattern).test(api.issue())) {
     throw new InvalidOptionsError('certifications.identityVerificationIdPattern must accept the issued ids (iv + 32 hex digits)')
   }
-  const verify = verifier(api, settings)
+  // Issued ids are bound to this route, prefix included: its purpose (sign-up, recovery, ...).
+  const purpose = fastify.prefix + settings.url
+  const verify = verifier(api, settings, purpose)
   const body = Type.Object({ [idField]: Type.String({ pattern: settings.idPattern, maxLength: 64 }) })
   const bodyCheck = TypeCompiler.Compile(body)
   const bodyError = `body/${idField} must be a string matching ${settings.idPattern}`
@@ -85,7 +89,9 @@ export async function certificationsRoute (fastify: FastifyInstance, options: Ce
     fastify.post(settings.url.replace(/\/$/, '') + '/prepare', {
       schema: { ...settings.schema, response: { 200: Type.Object({ [issuedField]: Type.String() }), ...errorResponses } }
     }, async function prepareCertification (request) {
-      const subject = await merchantUid.subject(request)
+      const subject = await subjectOf(request, settings, purpose)
+      // No subject (no session yet) is the host's bug here: nothing to bind the id to.
+      if (subject === undefined) throw new HookFailedError()
       const issued = api.issue()
       await storeCall(() => store.issueMerchantUid(issued, subject, merchantUid.ttlSeconds))
       return { [issuedField]: issued }
@@ -101,14 +107,14 @@ function logOutcome (request: FastifyRequest, logKey: string, id: string, outcom
 type Verify = (id: string, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
 
 /** The verification flow of one route, with its settings bound once: the same for V1 and V2. */
-function verifier (api: VerificationApi, settings: RouteSettings): Verify {
+function verifier (api: VerificationApi, settings: RouteSettings, purpose: string): Verify {
   const { store, minAge, ageBasis, checkAge, findDuplicate, onVerified, requireIdentityKey, now } = settings
 
   return async function verify (id, request, reply) {
     const identity = await api.fetchIdentity(id, now)
     const at = now()
     checkVerification(identity, id, settings.certifiedWithinSeconds, at)
-    const consumption = store === undefined ? undefined : await consume(identity, id, request, settings)
+    const consumption = store === undefined ? undefined : await consume(identity, id, request, settings, purpose)
 
     // Policy refusals below burn the imp_uid (it was judged); a hook that throws releases it.
     if (requireIdentityKey !== false && identity[requireIdentityKey] === undefined) throw new MissingIdentityKeyError()
@@ -141,12 +147,13 @@ function checkVerification (identity: Identity, id: string, withinSeconds: numbe
 }
 
 /** One-time consumption, bound to the issued merchant_uid (V2: the id itself) when enabled. */
-async function consume (identity: Identity, id: string, request: FastifyRequest, settings: RouteSettings): Promise<Consumption> {
+async function consume (identity: Identity, id: string, request: FastifyRequest, settings: RouteSettings, purpose: string): Promise<Consumption> {
   const consumption: Consumption = { impUid: id, ttlSeconds: settings.consumedTtlSeconds }
   if (settings.merchantUid !== undefined) {
     const merchantUid = identity.merchantUid
-    if (merchantUid === undefined) throw new MerchantMismatchError()
-    consumption.merchant = { merchantUid, subject: await settings.merchantUid.subject(request) }
+    const subject = await subjectOf(request, settings, purpose)
+    if (merchantUid === undefined || subject === undefined) throw new MerchantMismatchError()
+    consumption.merchant = { merchantUid, subject }
   }
   const result = await storeCall(() => settings.store!.consume(consumption))
   if (result === 'replayed') throw new ReplayedError()
@@ -166,7 +173,7 @@ async function hookFailure (err: unknown, consumption: Consumption | undefined, 
   if (isHttpError && statusCode < 500) return err
   if (consumption !== undefined) {
     try {
-      await store!.release(consumption)
+      await storeCall(() => store!.release(consumption))
     } catch {
       // The imp_uid stays consumed: the person verifies again; the hook's failure is what matters.
     }
@@ -174,12 +181,31 @@ async function hookFailure (err: unknown, consumption: Consumption | undefined, 
   return isHttpError ? err : new HookFailedError()
 }
 
-async function storeCall<T> (call: () => Promise<T>): Promise<T> {
+/**
+ * Who an issued id belongs to, bound to this route (its purpose): an id issued by a sign-up route
+ * is refused by a recovery route sharing the store. `undefined` when the host's `subject` gave no
+ * non-empty string; a `subject` that throws is FST_IAMPORT_HOOK_FAILED, its message never sent.
+ */
+async function subjectOf (request: FastifyRequest, settings: RouteSettings, purpose: string): Promise<string | undefined> {
+  let subject: unknown
   try {
-    return await call()
+    subject = await settings.merchantUid!.subject(request)
   } catch {
+    throw new HookFailedError()
+  }
+  return typeof subject === 'string' && subject !== '' ? `${purpose}\u0000${subject}` : undefined
+}
+
+/** A store call within its deadline; any failure, or no answer in time, fails closed (503). */
+async function storeCall<T> (call: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((resolve, reject) => { timer = setTimeout(reject, STORE_TIMEOUT_MS) })
+  try {
+    const result = await Promise.race([call(), deadline])
+    clearTimeout(timer)
+    return result
+  } catch {
+    clearTimeout(timer)
     throw new StoreUnavailableError()
   }
 }
-
-export type { Identity }

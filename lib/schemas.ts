@@ -14,7 +14,6 @@ export const EnvelopeSchema = Type.Object({
   message: Type.Optional(Nullable(Type.String())),
   response: Type.Optional(Type.Unknown())
 })
-export type Envelope = Static<typeof EnvelopeSchema>
 
 /** `response` of `POST /users/getToken`: all times are unix seconds on i'mport's clock. */
 export const TokenResponseSchema = Type.Object({

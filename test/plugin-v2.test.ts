@@ -79,7 +79,11 @@ t.test('missing or malformed V2 options fail registration naming the option', as
     [{ apiVersion: 'v3', apiKey: 'k', apiSecret: 's3cr3t-value' }, /apiVersion must be 'v1' or 'v2'/],
     [{ apiVersion: null, apiKey: 'k', apiSecret: 's3cr3t-value' }, /apiVersion must be 'v1' or 'v2'/],
     [{ apiVersion: 'v2' }, /apiSecret \(or env PORTONE_API_SECRET\) is required/],
-    [{ apiVersion: 'v2', apiKey: 'k' }, /apiSecret \(or env PORTONE_API_SECRET\) is required/],
+    [{ ...v2, apiKey: 'k' }, /apiKey is not an option of apiVersion 'v2'/],
+    [{ ...v2, tier: 'AB1' }, /tier is not an option of apiVersion 'v2'/],
+    [{ ...v2, impUidPattern: '^imp_[0-9]+$' }, /impUidPattern is not an option of apiVersion 'v2'/],
+    [{ apiKey: 'k', apiSecret: 's3cr3t-value', storeId: 'store-1' }, /storeId is not an option of apiVersion 'v1'/],
+    [{ ...v2, certifications: { oneTime: false } }, /certifications.oneTime: false needs merchantUid off/],
     [{ ...v2, apiSecret: 's3cr3t value' }, /apiSecret must be visible ASCII/],
     [{ ...v2, storeId: '' }, /storeId is required/],
     [{ ...v2, baseUrl: 'nope' }, /baseUrl must be an absolute http\(s\) URL/],
@@ -140,7 +144,7 @@ t.test('a migrating site registers both versions: two decorators, two routes, on
   await t.rejects(async () => {
     await twice.register(fastifyIamport, { apiVersion: 'v2', apiSecret: 'b', certifications: { url: '/other' } })
     await twice.ready()
-  }, { code: 'FST_ERR_DEC_ALREADY_PRESENT' })
+  }, { code: 'FST_IAMPORT_INVALID_OPTIONS', message: /fastify.portone exists already/ })
 
   const scoped = Fastify()
   t.teardown(() => scoped.close())

@@ -91,7 +91,8 @@ t.test('missing or malformed options fail registration naming the option', async
     [{ ...credentials, certifications: { impUidPattern: '[' } }, /certifications.impUidPattern/],
     [{ ...credentials, certifications: { merchantUid: { required: false } } }, /certifications.merchantUid.required must be true/],
     [{ ...credentials, certifications: { merchantUid: { required: true, ttlSeconds: 0 } } }, /certifications.merchantUid.ttlSeconds/],
-    [{ ...credentials, certifications: { merchantUid: { required: true, subject: 'me' } } }, /certifications.merchantUid.subject must be a function/]
+    [{ ...credentials, certifications: { merchantUid: { required: true, subject: 'me' } } }, /certifications.merchantUid.subject must be a function/],
+    [{ ...credentials, certifications: { oneTime: false, merchantUid: { required: true } } }, /certifications.oneTime: false needs merchantUid off/]
   ]
   for (const [options, message] of cases) {
     const err = await registrationError(options)

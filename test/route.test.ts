@@ -7,6 +7,7 @@ import fastifyIamport from '../index.js'
 import type { Identity } from '../lib/identity.js'
 import { createFakeIamport } from '../lib/testing/index.js'
 import type { VerificationStore } from '../lib/stores/store.js'
+import { MemoryStore } from '../lib/stores/memory.js'
 import { allLogLines, seed, sensitiveValues, startApp } from './helpers/app.js'
 
 /** `YYYY-MM-DD` of the date `years` years before today in Seoul, shifted by `days`. */
@@ -275,6 +276,68 @@ t.test('response schemas are visible to @fastify/swagger, and a prefix moves the
   t.same(route.tags, ['identity'])
   t.same(Object.keys(route.responses).sort(), ['200', '400', '403', '404', '409', '413', '415', '422', '500', '502', '503', '504'])
   t.ok(spec.paths['/api/certifications/prepare'])
+})
+
+t.test('the subject hook: a throw is FST_IAMPORT_HOOK_FAILED without its message, no subject binds nothing', async (t) => {
+  let mode = 'ok'
+  const { fake, verify, post } = await startApp(t, {
+    merchantUid: {
+      required: true,
+      subject: () => {
+        if (mode === 'throw') throw new Error('session store down for 홍길동')
+        return mode === 'none' ? '' : 'alice'
+      }
+    }
+  })
+  const issued = (await post('/certifications/prepare', {})).body.merchantUid
+  mode = 'throw'
+  for (const res of [await post('/certifications/prepare', {}), await verify(seed(fake, { merchant_uid: issued }).imp_uid)]) {
+    t.equal(res.status, 500)
+    t.same(res.body, { statusCode: 500, code: 'FST_IAMPORT_HOOK_FAILED', error: 'Internal Server Error', message: 'A verification hook failed' })
+  }
+  mode = 'none'
+  t.equal((await post('/certifications/prepare', {})).body.code, 'FST_IAMPORT_HOOK_FAILED', 'nothing to bind a new id to')
+  const unbound = await verify(seed(fake, { merchant_uid: issued }).imp_uid)
+  t.equal(unbound.status, 422, 'a request without a subject matches no issued id')
+  t.equal(unbound.body.code, 'FST_IAMPORT_MERCHANT_MISMATCH')
+  mode = 'ok'
+  t.equal((await verify(seed(fake, { merchant_uid: issued }).imp_uid)).status, 200, 'the rightful subject still can')
+})
+
+t.test('an issued merchant_uid is bound to the route that issued it, even on a shared store', async (t) => {
+  const fake = await createFakeIamport()
+  t.teardown(() => fake.close())
+  const store = new MemoryStore()
+  const merchantUid = { required: true as const, subject: () => 'alice' }
+  const signup = await startApp(t, { url: '/signup', store, merchantUid }, {}, fake)
+  const recovery = await startApp(t, { url: '/recover', store, merchantUid }, {}, fake)
+  const issued = (await signup.post('/signup/prepare', {})).body.merchantUid
+  const elsewhere = await recovery.post('/recover', { imp_uid: seed(fake, { merchant_uid: issued }).imp_uid })
+  t.equal(elsewhere.status, 422)
+  t.equal(elsewhere.body.code, 'FST_IAMPORT_MERCHANT_MISMATCH')
+  t.equal((await signup.post('/signup', { imp_uid: seed(fake, { merchant_uid: issued }).imp_uid })).status, 200)
+})
+
+t.test('the plugin-level impUidPattern is the body default; a g flag does not make checks alternate', async (t) => {
+  const { fake, verify } = await startApp(t, undefined, { impUidPattern: /^imp_[0-9]{12}$/g })
+  const res = await verify('imp_123456')
+  t.equal(res.status, 400, 'refused by the body schema, before any upstream call')
+  t.equal(fake.calls.total, 0)
+  for (let i = 0; i < 4; i++) t.equal((await verify(seed(fake).imp_uid)).status, 200)
+})
+
+t.test('a store that does not answer fails closed with 503 within its deadline', async (t) => {
+  const hung: VerificationStore = {
+    issueMerchantUid: () => new Promise(() => {}),
+    consume: () => new Promise(() => {}),
+    release: () => new Promise(() => {})
+  }
+  const { fake, verify } = await startApp(t, { store: hung })
+  const started = performance.now()
+  const res = await verify(seed(fake).imp_uid)
+  t.equal(res.status, 503)
+  t.equal(res.body.code, 'FST_IAMPORT_STORE_UNAVAILABLE')
+  t.ok(performance.now() - started < 3000, 'answered within the store deadline')
 })
 
 // Runs last: every log line this file's apps wrote, checked for every sensitive value.
