@@ -147,7 +147,7 @@ export class IamportClient {
 
   /** Sends an authorized call; a 401 drops the token and retries exactly once with a new one. */
   async #authorized (call: Omit<UpstreamCall, 'headers'>): Promise<EnvelopeAnswer> {
-    let token = await this.#tokens.get()
+    let token = this.#tokens.current() ?? await this.#tokens.get()
     let answer = await sendCall(this.#target, { ...call, headers: this.#headers(token, call.body) })
     if (answer.status === 401) {
       this.#tokens.invalidate(token)

@@ -10,7 +10,7 @@ import {
 } from './errors.js'
 import type { Identity } from './identity.js'
 import { routeSettings, type CertificationsOptions, type RouteSettings } from './route-options.js'
-import type { Consumption } from './stores/store.js'
+import type { Consumption, VerificationStore } from './stores/store.js'
 import type { VerificationApi } from './verification-apis.js'
 
 export type { ApiVersion, CertificationsOptions, MerchantUidOptions } from './route-options.js'
@@ -93,7 +93,7 @@ export async function certificationsRoute (fastify: FastifyInstance, options: Ce
       // No subject (no session yet) is the host's bug here: nothing to bind the id to.
       if (subject === undefined) throw new HookFailedError()
       const issued = api.issue()
-      await storeCall(() => store.issueMerchantUid(issued, subject, merchantUid.ttlSeconds))
+      await storeCall(store, () => store.issueMerchantUid(issued, subject, merchantUid.ttlSeconds))
       return { [issuedField]: issued }
     })
   }
@@ -155,7 +155,7 @@ async function consume (identity: Identity, id: string, request: FastifyRequest,
     if (merchantUid === undefined || subject === undefined) throw new MerchantMismatchError()
     consumption.merchant = { merchantUid, subject }
   }
-  const result = await storeCall(() => settings.store!.consume(consumption))
+  const result = await storeCall(settings.store!, () => settings.store!.consume(consumption))
   if (result === 'replayed') throw new ReplayedError()
   if (result === 'merchant-mismatch') throw new MerchantMismatchError()
   return consumption
@@ -173,7 +173,7 @@ async function hookFailure (err: unknown, consumption: Consumption | undefined, 
   if (isHttpError && statusCode < 500) return err
   if (consumption !== undefined) {
     try {
-      await storeCall(() => store!.release(consumption))
+      await storeCall(store!, () => store!.release(consumption))
     } catch {
       // The imp_uid stays consumed: the person verifies again; the hook's failure is what matters.
     }
@@ -197,7 +197,14 @@ async function subjectOf (request: FastifyRequest, settings: RouteSettings, purp
 }
 
 /** A store call within its deadline; any failure, or no answer in time, fails closed (503). */
-async function storeCall<T> (call: () => Promise<T>): Promise<T> {
+async function storeCall<T> (store: VerificationStore, call: () => Promise<T>): Promise<T> {
+  if (store.inProcess === true) {
+    try {
+      return await call()
+    } catch {
+      throw new StoreUnavailableError()
+    }
+  }
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((resolve, reject) => { timer = setTimeout(reject, STORE_TIMEOUT_MS) })
   try {

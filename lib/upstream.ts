@@ -91,35 +91,33 @@ export interface RawAnswer {
  * for a dropped connection or an oversized body. The body is always read to the end or destroyed,
  * so the pool never keeps a busy socket. Shared by the V1 and the V2 clients.
  */
-export async function sendRequest (target: UpstreamTarget, call: UpstreamCall): Promise<RawAnswer> {
-  const exchange = target.dispatcher.request({
-    origin: target.origin,
-    path: target.basePath + call.path,
-    method: call.method,
-    headers: call.headers,
-    body: call.body,
-    headersTimeout: target.timeoutMs,
-    bodyTimeout: target.timeoutMs
-  }).then(readAnswer)
-  // One precise budget for the whole call, queue time included. undici's own timeouts (a coarse
-  // 1 s clock past 1 s) still end the exchange and free its socket if the caller has moved on.
-  // Not an AbortSignal: its listeners cost a third of the client's CPU under load (bench/).
-  exchange.catch(ignore)
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((resolve, reject) => { timer = setTimeout(reject, target.timeoutMs, DEADLINE) })
-  try {
-    const answer = await Promise.race([exchange, deadline])
-    clearTimeout(timer)
-    return answer
-  } catch (err) {
-    clearTimeout(timer)
-    throw transportError(err, call.operation)
-  }
+export function sendRequest (target: UpstreamTarget, call: UpstreamCall): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    // One precise budget for the whole call, queue time included; whichever settles first wins.
+    // undici's own timeouts (a coarse 1 s clock past 1 s) still end an abandoned exchange and free
+    // its socket. Not an AbortSignal: its listeners cost a third of the client's CPU (bench/).
+    const timer = setTimeout(rejectAtDeadline, target.timeoutMs, reject, call.operation)
+    target.dispatcher.request({
+      origin: target.origin,
+      path: target.basePath + call.path,
+      method: call.method,
+      headers: call.headers,
+      body: call.body,
+      headersTimeout: target.timeoutMs,
+      bodyTimeout: target.timeoutMs
+    }).then(readAnswer).then((answer) => {
+      clearTimeout(timer)
+      resolve(answer)
+    }, (err: unknown) => {
+      clearTimeout(timer)
+      reject(transportError(err, call.operation))
+    })
+  })
 }
 
-const DEADLINE = Object.freeze({ name: 'TimeoutError' })
-
-function ignore (): void {}
+function rejectAtDeadline (reject: (err: Error) => void, operation: string): void {
+  reject(upstreamTimeoutError(operation))
+}
 
 async function readAnswer (res: Dispatcher.ResponseData): Promise<RawAnswer> {
   return { status: res.statusCode, text: await readBounded(res.body, res.headers['content-length']) }
@@ -169,8 +167,8 @@ async function readBounded (body: Dispatcher.ResponseData['body'], contentLength
 class BodyTooLargeError extends Error {}
 
 function transportError (err: unknown, operation: string): Error {
-  const { name, code } = Object(err) as { name?: string, code?: string }
-  if (name === 'TimeoutError' || (code !== undefined && TIMEOUT_CODES.has(code))) return upstreamTimeoutError(operation)
+  const { code } = Object(err) as { code?: string }
+  if (code !== undefined && TIMEOUT_CODES.has(code)) return upstreamTimeoutError(operation)
   if (err instanceof BodyTooLargeError) return upstreamError('body too large', { operation })
   // Only the error's code: undici's messages and causes can carry the request's headers.
   return upstreamError(`connection failed (${String(code)})`, { operation })

@@ -340,6 +340,14 @@ t.test('a store that does not answer fails closed with 503 within its deadline',
   t.ok(performance.now() - started < 3000, 'answered within the store deadline')
 })
 
+t.test('a full MemoryStore refuses with 503 rather than forget a consumed imp_uid', async (t) => {
+  const { fake, verify } = await startApp(t, { store: new MemoryStore({ maxEntries: 1 }) })
+  t.equal((await verify(seed(fake).imp_uid)).status, 200)
+  const full = await verify(seed(fake).imp_uid)
+  t.equal(full.status, 503)
+  t.equal(full.body.code, 'FST_IAMPORT_STORE_UNAVAILABLE')
+})
+
 // Runs last: every log line this file's apps wrote, checked for every sensitive value.
 t.test('no log line carries personal data, the secret or a token', async (t) => {
   t.ok(allLogLines.length > 50, `${allLogLines.length} log lines captured`)

@@ -35,6 +35,8 @@ function ttlMs (ttlSeconds: number): number {
  * replay. No timers: entries expire lazily and are swept on writes.
  */
 export class MemoryStore implements VerificationStore {
+  /** Never waits on I/O: no deadline needed. */
+  readonly inProcess = true
   readonly #maxEntries: number
   readonly #now: () => number
   /** imp_uid -> expiry (ms); Map order is insertion order, which approximates expiry order. */

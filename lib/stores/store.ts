@@ -23,6 +23,11 @@ export type ConsumeResult = 'consumed' | 'replayed' | 'merchant-mismatch'
 
 /** The store interface behind one-time imp_uids and issued merchant_uids. */
 export interface VerificationStore {
+  /**
+   * `true` when calls never wait on I/O (MemoryStore): the route then skips the deadline it puts
+   * on every call of a networked store.
+   */
+  readonly inProcess?: boolean
   /** Records a merchant_uid issued to `subject`, valid for `ttlSeconds`. */
   issueMerchantUid (merchantUid: string, subject: string, ttlSeconds: number): Promise<void>
   /** Atomically checks and consumes the imp_uid and, when given, the merchant_uid. */

@@ -7,7 +7,7 @@ import {
   CORS_HEADERS, FaultQueue, isObject, playFault, readBody, sendJson, statusText,
   type Fault, type FaultDialect
 } from './fake-http.js'
-import { SANDBOX_PAGE_HEADERS, sandboxCertificationPage } from './sandbox-page.js'
+import { sendSandboxPage } from './sandbox-page.js'
 
 /**
  * A faithful fake of the i'mport (PortOne V1) REST API on a real HTTP server (127.0.0.1, port 0):
@@ -136,14 +136,6 @@ const V1_FAULTS: FaultDialect = {
   statusBody: (fault) => envelope(fault.code ?? -1, fault.message ?? statusText(fault.status)),
   malformedJson: '{"code":0,"message":null,"response":{"imp_uid":',
   truncatedBody: envelope(0, null, { imp_uid: 'imp_000000000000', certified: true })
-}
-
-/** The stand-in for the i'mport certification window (see sandbox-page.ts). */
-function sendSandboxPage (res: ServerResponse, url: string): void {
-  const merchantUid = new URL(url, 'http://fake.invalid').searchParams.get('merchant_uid') ?? ''
-  const page = sandboxCertificationPage(merchantUid)
-  res.writeHead(200, { ...SANDBOX_PAGE_HEADERS, 'content-length': Buffer.byteLength(page) })
-  res.end(page)
 }
 
 /** JSON or form-encoded body as an object; `undefined` when it is neither. */
@@ -425,7 +417,9 @@ export async function createFakeIamport (options: FakeIamportOptions = {}): Prom
       return
     }
     if (kind === 'seed') return seedFromRequest(res, raw, contentType)
-    if (kind === 'sandboxPage') return sendSandboxPage(res, url)
+    if (kind === 'sandboxPage') {
+      return sendSandboxPage(res, 'v1', new URL(url, 'http://fake.invalid').searchParams.get('merchant_uid') ?? '')
+    }
     if (kind !== 'getToken' && !isAuthorized(req)) return sendJson(res, 401, UNAUTHORIZED)
     const body = parseBody(raw, contentType)
     if (body === undefined) return sendJson(res, 400, envelope(-1, 'Invalid request body'))

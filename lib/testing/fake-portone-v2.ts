@@ -8,12 +8,13 @@ import {
   CORS_HEADERS, FaultQueue, isObject, playFault, readBody, sendJson, statusText,
   type Fault, type FaultDialect
 } from './fake-http.js'
+import { sendSandboxPage } from './sandbox-page.js'
 
 /**
  * A fake of the PortOne V2 identity verification API on a real HTTP server (127.0.0.1, port 0):
  * `GET /identity-verifications/{id}` with `Authorization: PortOne <secret>` and the optional
- * `?storeId=`, V2-shaped errors `{ type, message }`, a seeding endpoint, call counters and the V1
- * fake's fault injection. It never logs.
+ * `?storeId=`, V2-shaped errors `{ type, message }`, a seeding endpoint, a sandbox verification
+ * window, call counters and the V1 fake's fault injection. It never logs.
  */
 
 /** The `type` of a V2 error answer for an HTTP status, as the API names them. */
@@ -154,6 +155,9 @@ function baseRecord (id: string, status: string, at: Date, storeChannel: StoredR
  * no auth, CORS open) -> `201 { id, status }`, so a browser sandbox page or another process can
  * seed a verification. Requests to `/__fake/*` count in `calls.total` and `requests`, never in
  * `getIdentityVerification`, and are never faulted.
+ * `GET /sandbox/identity-verification?identityVerificationId=...` is a stand-in for the window of
+ * `PortOne.requestIdentityVerification` (sandbox-page.ts): it seeds through that endpoint and
+ * answers its opener the way the SDK's promise resolves.
  */
 export async function createFakePortOneV2 (options: FakePortOneV2Options = {}): Promise<FakePortOneV2> {
   const apiSecret = options.apiSecret ?? randomBytes(40).toString('base64url')
@@ -233,6 +237,9 @@ export async function createFakePortOneV2 (options: FakePortOneV2Options = {}): 
       if (fault !== undefined && await playFault(fault, res, V2_FAULTS)) return
     }
 
+    if (method === 'GET' && pathname === '/sandbox/identity-verification') {
+      return sendSandboxPage(res, 'v2', new URLSearchParams(query).get('identityVerificationId') ?? '')
+    }
     if (get === null) return sendJson(res, 404, { type: 'NOT_FOUND', message: 'Not Found' })
     if (!isAuthorized(req)) return sendJson(res, 401, UNAUTHORIZED)
     const requestedStore = new URLSearchParams(query).get('storeId')

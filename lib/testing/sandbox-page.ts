@@ -1,14 +1,35 @@
 import { createHash } from 'node:crypto'
+import type { ServerResponse } from 'node:http'
 
 /**
- * The sandbox stand-in for the i'mport certification window, served by the fake server at
- * `GET /sandbox/certification?merchant_uid=...`. The tester types a person; the page seeds a
- * certified record through `POST /__fake/certifications` and answers its opener the way the SDK
- * callback would: `postMessage({ success, imp_uid, merchant_uid, ... })`, then closes.
- * CI and DI are derived from name, birthday and the resident-number gender digit exactly as the
- * fake's OTP confirmation derives them, so the same person always gets the same CI.
- * Self-contained: no external resource; the merchant_uid is the only echoed value and is escaped.
+ * The sandbox stand-in for the verification window, one page for both API generations:
+ * - V1 (fake i'mport, `GET /sandbox/certification?merchant_uid=...`): seeds a certified record
+ *   through `POST /__fake/certifications` and answers its opener the way the `IMP.certification`
+ *   callback would: `postMessage({ success, imp_uid, merchant_uid, ... })`.
+ * - V2 (fake PortOne V2, `GET /sandbox/identity-verification?identityVerificationId=...`): seeds
+ *   `{ id, verifiedCustomer }` through `POST /__fake/identity-verifications` and answers the way
+ *   `PortOne.requestIdentityVerification` resolves: `postMessage({ transactionType,
+ *   identityVerificationId, identityVerificationTxId })`, plus `code` and `message` on a cancel.
+ * The tester types a person; the window answers and closes. CI and DI are derived from name,
+ * birthday and the resident-number gender digit exactly as the V1 fake's OTP confirmation derives
+ * them, so the same person always gets the same CI, in both generations.
+ * Self-contained: no external resource; the request id is the only echoed value and is escaped.
  */
+
+/** Which fake serves the window: i'mport V1 or PortOne V2. */
+export type SandboxApi = 'v1' | 'v2'
+
+interface SandboxFlavor {
+  /** The request id's name, as the page shows it. */
+  idLabel: string
+  /** LG U+'s operator code: V1 `LGT`, V2 `LGU`. */
+  lgu: string
+}
+
+const FLAVORS: Record<SandboxApi, SandboxFlavor> = {
+  v1: { idLabel: 'merchant_uid', lgu: 'LGT' },
+  v2: { idLabel: 'identityVerificationId', lgu: 'LGU' }
+}
 
 const STYLE = `
 * { box-sizing: border-box; }
@@ -30,20 +51,24 @@ button[type=submit] { background: #2451d6; border-color: #2451d6; color: #fff; }
 #status { margin: 0; min-height: 1.5em; color: #b42318; font-size: .9rem; }
 `
 
-// Static: the merchant_uid is read from the form's data attribute, never spliced into code.
+// Static, one script for both generations: the API and the request id are read from the form's
+// data attributes, never spliced into code (one CSP hash for both).
 const SCRIPT = `
 (function () {
   'use strict'
   var form = document.getElementById('certification')
-  var merchantUid = form.dataset.merchantUid
+  var v2 = form.dataset.api === 'v2'
+  var requestId = form.dataset.requestId
   var status = document.getElementById('status')
   document.getElementById('birthday').max = new Date().toISOString().slice(0, 10)
 
-  // Like the SDK callback: only references (imp_uid, merchant_uid), never the person's data.
+  // Like the SDK: only references (imp_uid / identityVerificationId), never the person's data.
   function answer (rsp) {
     if (window.opener && !window.opener.closed) {
       window.opener.postMessage(rsp, '*')
       window.close()
+    } else if (v2) {
+      status.textContent = rsp.code === undefined ? 'identityVerificationId: ' + rsp.identityVerificationId : rsp.message
     } else {
       status.textContent = rsp.success ? 'imp_uid: ' + rsp.imp_uid : rsp.error_msg
     }
@@ -56,6 +81,10 @@ const SCRIPT = `
     return btoa(binary)
   }
 
+  function txId () {
+    return 'sandbox-tx-' + Date.now().toString(36) + Math.random().toString(36).slice(2)
+  }
+
   form.addEventListener('submit', async function (event) {
     event.preventDefault()
     status.textContent = ''
@@ -65,31 +94,37 @@ const SCRIPT = `
     var gender = String(data.get('gender'))
     var genderDigit = String((Number(birthday.slice(0, 4)) >= 2000 ? 3 : 1) + (gender === 'female' ? 1 : 0))
     var person = name + '|' + birthday + '|' + genderDigit
-    var body = {
-      name: name,
-      birthday: birthday,
-      gender: gender,
-      phone: String(data.get('phone')).replace(/[^0-9]/g, ''),
-      carrier: String(data.get('carrier')),
-      pg_provider: 'danal',
-      unique_key: await digest('SHA-512', 'ci|' + person),
-      unique_in_site: await digest('SHA-384', 'di|sandbox|' + person)
-    }
-    if (merchantUid) body.merchant_uid = merchantUid
+    var phone = String(data.get('phone')).replace(/[^0-9]/g, '')
+    var carrier = String(data.get('carrier'))
+    var ci = await digest('SHA-512', 'ci|' + person)
+    var di = await digest('SHA-384', 'di|sandbox|' + person)
+    var body = v2
+      ? {
+          verifiedCustomer: {
+            name: name, birthDate: birthday, gender: gender.toUpperCase(), phoneNumber: phone, operator: carrier, isForeigner: false, ci: ci, di: di
+          }
+        }
+      : { name: name, birthday: birthday, gender: gender, phone: phone, carrier: carrier, pg_provider: 'danal', unique_key: ci, unique_in_site: di }
+    if (requestId) body[v2 ? 'id' : 'merchant_uid'] = requestId
     try {
-      var response = await fetch('/__fake/certifications', {
+      var response = await fetch(v2 ? '/__fake/identity-verifications' : '/__fake/certifications', {
         method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body)
       })
       if (!response.ok) throw new Error(String(response.status))
       var seeded = await response.json()
-      answer({ success: true, imp_uid: seeded.imp_uid, merchant_uid: seeded.merchant_uid, pg_provider: 'danal', pg_type: 'certification' })
+      answer(v2
+        ? { transactionType: 'IDENTITY_VERIFICATION', identityVerificationId: seeded.id, identityVerificationTxId: txId() }
+        : { success: true, imp_uid: seeded.imp_uid, merchant_uid: seeded.merchant_uid, pg_provider: 'danal', pg_type: 'certification' })
     } catch (err) {
       status.textContent = '가짜 서버에 저장하지 못했습니다 · Could not save to the fake server'
     }
   })
 
   document.getElementById('cancel').addEventListener('click', function () {
-    answer({ success: false, imp_uid: null, merchant_uid: merchantUid || null, error_code: 'F0000', error_msg: '본인인증을 취소하셨습니다 · Verification cancelled' })
+    var message = '본인인증을 취소하셨습니다 · Verification cancelled'
+    answer(v2
+      ? { transactionType: 'IDENTITY_VERIFICATION', identityVerificationId: requestId || '', identityVerificationTxId: txId(), code: 'FAILURE_TYPE_PG', message: message }
+      : { success: false, imp_uid: null, merchant_uid: requestId || null, error_code: 'F0000', error_msg: message })
   })
 })()
 `
@@ -122,9 +157,13 @@ export function escapeHtml (text: string): string {
   return text.replace(/[&<>"']/g, (character) => HTML_ESCAPES[character] as string)
 }
 
-/** The sandbox certification window for `merchantUid` (`''` when the caller gave none). */
-export function sandboxCertificationPage (merchantUid: string): string {
-  const escaped = escapeHtml(merchantUid)
+/**
+ * The sandbox verification window of `api` for `requestId` (V1 the merchant_uid, V2 the
+ * identityVerificationId; `''` when the caller gave none).
+ */
+export function sandboxPage (api: SandboxApi, requestId: string): string {
+  const flavor = FLAVORS[api]
+  const escaped = escapeHtml(requestId)
   return `<!DOCTYPE html>
 <html lang="ko">
 <head>
@@ -138,7 +177,7 @@ export function sandboxCertificationPage (merchantUid: string): string {
 <h1>휴대폰 본인인증 · Mobile identity verification</h1>
 <p>샌드박스: 실제 인증이 아닙니다 · Sandbox: nothing is really verified</p>
 </header>
-<form id="certification" data-merchant-uid="${escaped}" autocomplete="off">
+<form id="certification" data-api="${api}" data-request-id="${escaped}" autocomplete="off">
 <label>이름 · Name <input name="name" required maxlength="40" placeholder="홍길동"></label>
 <label>생년월일 · Date of birth <input id="birthday" name="birthday" type="date" required min="1900-01-01"></label>
 <fieldset>
@@ -151,13 +190,13 @@ export function sandboxCertificationPage (merchantUid: string): string {
 <select name="carrier">
 <option value="SKT">SKT</option>
 <option value="KT">KT</option>
-<option value="LGT">LG U+</option>
+<option value="${flavor.lgu}">LG U+</option>
 <option value="SKT_MVNO">SKT 알뜰폰 · MVNO</option>
 <option value="KT_MVNO">KT 알뜰폰 · MVNO</option>
-<option value="LGT_MVNO">LG U+ 알뜰폰 · MVNO</option>
+<option value="${flavor.lgu}_MVNO">LG U+ 알뜰폰 · MVNO</option>
 </select>
 </label>
-<p class="meta">merchant_uid: ${escaped === '' ? '(없음 · none)' : escaped}</p>
+<p class="meta">${flavor.idLabel}: ${escaped === '' ? '(없음 · none)' : escaped}</p>
 <p id="status" role="alert"></p>
 <div class="actions">
 <button id="cancel" type="button">취소 · Cancel</button>
@@ -168,4 +207,11 @@ export function sandboxCertificationPage (merchantUid: string): string {
 </body>
 </html>
 `
+}
+
+/** Answers a request with the sandbox window of `api` for `requestId`. */
+export function sendSandboxPage (res: ServerResponse, api: SandboxApi, requestId: string): void {
+  const page = sandboxPage(api, requestId)
+  res.writeHead(200, { ...SANDBOX_PAGE_HEADERS, 'content-length': Buffer.byteLength(page) })
+  res.end(page)
 }
