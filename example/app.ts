@@ -1,9 +1,12 @@
 import fastifyEnv from '@fastify/env'
 import { Type } from '@sinclair/typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import fastifyIamport from '../index.js'
-import { createFakeIamport, type FakeIamport } from '../lib/testing/index.js'
-import { configSchema, DEV_CI_PEPPER, exampleMode, type ExampleConfig, type ExampleMode } from './config.js'
+import fastifyIamport, { type CertificationsOptions, type FastifyIamportOptions } from '../index.js'
+import { createFakeIamport, createFakePortOneV2, type FakeIamport, type FakePortOneV2 } from '../lib/testing/index.js'
+import {
+  configSchema, DEV_CI_PEPPER, exampleApiVersion, exampleMode,
+  type ExampleApiVersion, type ExampleConfig, type ExampleMode
+} from './config.js'
 import { examplePage } from './page.js'
 import { installSessions, sessionOf } from './session.js'
 import { openUserStore, type UserStore } from './users.js'
@@ -12,9 +15,13 @@ import { openUserStore, type UserStore } from './users.js'
 export interface ExampleApp {
   app: FastifyInstance
   config: ExampleConfig
+  /** `PORTONE_API_VERSION`: i'mport V1 (default) or PortOne V2. */
+  apiVersion: ExampleApiVersion
   mode: ExampleMode
-  /** Sandbox mode: the in-process fake i'mport server (closed with the app). */
+  /** V1 sandbox mode: the in-process fake i'mport server (closed with the app). */
   sandbox: FakeIamport | undefined
+  /** V2 sandbox mode: the in-process fake PortOne V2 server (closed with the app). */
+  sandboxV2: FakePortOneV2 | undefined
   users: UserStore
 }
 
@@ -22,48 +29,75 @@ export interface ExampleApp {
 export const MIN_AGE = 19
 
 /**
+ * The sign-up policy: one set of hooks for both API generations, since the plugin hands them the
+ * same `Identity` either way. Only the connection to upstream differs (see {@link connection}).
+ */
+export function signUpPolicy (users: UserStore): CertificationsOptions {
+  return {
+    minAge: MIN_AGE,
+    ageBasis: 'year',
+    // Only ids this server issued (V1 merchant_uids, V2 identity verification ids), to this browser session, are accepted.
+    merchantUid: { required: true, subject: sessionOf },
+    findDuplicate: (identity) => users.existsForCi(identity.ci),
+    onVerified: (identity) => ({ welcome: users.register(identity).displayName }),
+    // The browser gets the welcome name and nothing else (no CI, phone or birthday).
+    verifiedResponseSchema: Type.Object({ welcome: Type.String() })
+  }
+}
+
+/** The plugin's upstream options: a fake server in sandbox mode, the configured service in production. */
+function connection (config: ExampleConfig, sandbox: FakeIamport | undefined, sandboxV2: FakePortOneV2 | undefined): FastifyIamportOptions {
+  if (exampleApiVersion(config) === 'v2') {
+    return sandboxV2 === undefined
+      ? { apiVersion: 'v2', apiSecret: config.PORTONE_API_SECRET, storeId: config.PORTONE_STORE_ID, baseUrl: config.PORTONE_BASE_URL || undefined }
+      : { apiVersion: 'v2', apiSecret: sandboxV2.apiSecret, storeId: sandboxV2.storeId, baseUrl: sandboxV2.url }
+  }
+  return sandbox === undefined
+    ? { apiKey: config.IAMPORT_API_KEY, apiSecret: config.IAMPORT_API_SECRET, baseUrl: config.IAMPORT_BASE_URL || undefined }
+    : { apiKey: sandbox.apiKey, apiSecret: sandbox.apiSecret, baseUrl: sandbox.url }
+}
+
+/**
  * Builds the example: config from `environment` (validated by @fastify/env, defaults applied),
  * the users database, a session cookie, the fastify-iamport plugin with real policy hooks and the
- * sign-up page. Sandbox mode (no credentials) starts a fake i'mport server in-process.
- * `environment` is the only source read (tests pass their own; server.ts passes process.env).
+ * sign-up page. Sandbox mode (no credentials) starts a fake server of the chosen API generation
+ * in-process. `environment` is the only source read (tests pass their own; server.ts passes process.env).
  */
 export async function buildExampleApp (environment: Record<string, unknown> = process.env, options: FastifyServerOptions = {}): Promise<ExampleApp> {
   const app = Fastify(options)
   let sandbox: FakeIamport | undefined
+  let sandboxV2: FakePortOneV2 | undefined
   let users: UserStore | undefined
   app.addHook('onClose', async () => {
     users?.close()
     await sandbox?.close()
+    await sandboxV2?.close()
   })
   try {
     await app.register(fastifyEnv, { schema: configSchema(), data: environment, env: false, dotenv: false })
     const config = (app as unknown as { config: ExampleConfig }).config
+    const apiVersion = exampleApiVersion(config)
     const mode = exampleMode(config)
     if (config.CI_PEPPER === DEV_CI_PEPPER) {
       app.log.warn('CI_PEPPER is the dev-only default: set a long random secret before real users sign up (and keep it)')
     }
     users = openUserStore(config.DATABASE_FILE, config.CI_PEPPER)
-    sandbox = mode === 'sandbox' ? await createFakeIamport() : undefined
-    const registeredUsers = users
+    if (mode === 'sandbox') {
+      if (apiVersion === 'v2') sandboxV2 = await createFakePortOneV2()
+      else sandbox = await createFakeIamport()
+    }
 
     installSessions(app)
-    await app.register(fastifyIamport, {
-      ...(sandbox === undefined
-        ? { apiKey: config.IAMPORT_API_KEY, apiSecret: config.IAMPORT_API_SECRET, baseUrl: config.IAMPORT_BASE_URL || undefined }
-        : { apiKey: sandbox.apiKey, apiSecret: sandbox.apiSecret, baseUrl: sandbox.url }),
-      certifications: {
-        minAge: MIN_AGE,
-        ageBasis: 'year',
-        // Only merchant_uids this server issued, to this browser session, are accepted.
-        merchantUid: { required: true, subject: sessionOf },
-        findDuplicate: (identity) => registeredUsers.existsForCi(identity.ci),
-        onVerified: (identity) => ({ welcome: registeredUsers.register(identity).displayName }),
-        // The browser gets the welcome name and nothing else (no CI, phone or birthday).
-        verifiedResponseSchema: Type.Object({ welcome: Type.String() })
-      }
-    })
+    await app.register(fastifyIamport, { ...connection(config, sandbox, sandboxV2), certifications: signUpPolicy(users) })
 
-    const page = examplePage({ mode, merchantCode: config.IAMPORT_MERCHANT_CODE, sandboxUrl: sandbox?.url })
+    const page = examplePage({
+      apiVersion,
+      mode,
+      merchantCode: config.IAMPORT_MERCHANT_CODE,
+      storeId: config.PORTONE_STORE_ID,
+      channelKey: config.PORTONE_CHANNEL_KEY,
+      sandboxUrl: (sandbox ?? sandboxV2)?.url
+    })
     app.get('/', async (_request, reply) => {
       reply.header('cache-control', 'no-store').header('x-content-type-options', 'nosniff').type('text/html; charset=utf-8')
       return page
@@ -72,7 +106,7 @@ export async function buildExampleApp (environment: Record<string, unknown> = pr
     app.get('/favicon.ico', async (_request, reply) => reply.code(204).send())
 
     await app.ready()
-    return { app, config, mode, sandbox, users }
+    return { app, config, apiVersion, mode, sandbox, sandboxV2, users }
   } catch (err) {
     await app.close()
     throw err

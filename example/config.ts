@@ -12,8 +12,13 @@ export const DEFAULT_DATABASE_FILE = 'example/data/example.sqlite'
 export const DEFAULT_PORT = 3000
 export const DEFAULT_HOST = '127.0.0.1'
 
+/** Which PortOne generation the example speaks: i'mport V1 (`IMP.certification`) or PortOne V2. */
+export type ExampleApiVersion = 'v1' | 'v2'
+
 /** The configuration after defaults. An empty string counts as unset. */
 export interface ExampleConfig {
+  /** `v1` (default) or `v2`: PortOne V2 identity verification with the same hooks. */
+  PORTONE_API_VERSION: ExampleApiVersion | ''
   /** i'mport REST API key; with the secret it switches the example to production mode. */
   IAMPORT_API_KEY?: string
   IAMPORT_API_SECRET?: string
@@ -21,6 +26,14 @@ export interface ExampleConfig {
   IAMPORT_MERCHANT_CODE?: string
   /** i'mport REST API origin (default `https://api.iamport.kr`); production mode only. */
   IAMPORT_BASE_URL?: string
+  /** V2: the API secret; with the store id and channel key it switches the example to production mode. */
+  PORTONE_API_SECRET?: string
+  /** V2: the store id (`store-...`), for the server's calls and the browser SDK. */
+  PORTONE_STORE_ID?: string
+  /** V2: the identity-verification channel's key (`channel-key-...`) for the browser SDK. */
+  PORTONE_CHANNEL_KEY?: string
+  /** V2: PortOne REST API origin (default `https://api.portone.io`); production mode only. */
+  PORTONE_BASE_URL?: string
   HOST: string
   PORT: number
   DATABASE_FILE: string
@@ -32,10 +45,15 @@ export function configSchema (): Record<string, unknown> {
   return {
     type: 'object',
     properties: {
+      PORTONE_API_VERSION: { type: 'string', enum: ['v1', 'v2', ''], default: 'v1' },
       IAMPORT_API_KEY: { type: 'string' },
       IAMPORT_API_SECRET: { type: 'string' },
       IAMPORT_MERCHANT_CODE: { type: 'string' },
       IAMPORT_BASE_URL: { type: 'string' },
+      PORTONE_API_SECRET: { type: 'string' },
+      PORTONE_STORE_ID: { type: 'string' },
+      PORTONE_CHANNEL_KEY: { type: 'string' },
+      PORTONE_BASE_URL: { type: 'string' },
       HOST: { type: 'string', default: DEFAULT_HOST },
       PORT: { type: 'integer', minimum: 0, maximum: 65535, default: DEFAULT_PORT },
       DATABASE_FILE: { type: 'string', minLength: 1, default: DEFAULT_DATABASE_FILE },
@@ -45,11 +63,33 @@ export function configSchema (): Record<string, unknown> {
   }
 }
 
-/** Sandbox (the fake i'mport server, no account needed) or production (real i'mport). */
+/** Sandbox (a fake server of the chosen generation, no account needed) or production (the real service). */
 export type ExampleMode = 'sandbox' | 'production'
 
-/** Production when the API key and secret are both set; a half-configured production is refused. */
+const V1_VARIABLES = ['IAMPORT_API_KEY', 'IAMPORT_API_SECRET', 'IAMPORT_MERCHANT_CODE'] as const
+const V2_VARIABLES = ['PORTONE_API_SECRET', 'PORTONE_STORE_ID', 'PORTONE_CHANNEL_KEY'] as const
+
+/** `PORTONE_API_VERSION`, `v1` when unset. */
+export function exampleApiVersion (config: ExampleConfig): ExampleApiVersion {
+  return config.PORTONE_API_VERSION === 'v2' ? 'v2' : 'v1'
+}
+
+/**
+ * Production when the chosen generation's credentials are set; a half-configured production, or
+ * credentials of the other generation (which would silently leave the app in sandbox mode), is refused.
+ */
 export function exampleMode (config: ExampleConfig): ExampleMode {
+  const version = exampleApiVersion(config)
+  const foreign = (version === 'v2' ? V1_VARIABLES : V2_VARIABLES).filter((name) => isSet(config[name]))
+  if (foreign.length > 0) {
+    throw new Error(version === 'v2'
+      ? `${foreign.join(', ')}: i'mport V1 settings, but PORTONE_API_VERSION is v2; unset them`
+      : `${foreign.join(', ')}: PortOne V2 settings; set PORTONE_API_VERSION=v2 to use them, or unset them`)
+  }
+  return version === 'v2' ? v2Mode(config) : v1Mode(config)
+}
+
+function v1Mode (config: ExampleConfig): ExampleMode {
   const hasKey = isSet(config.IAMPORT_API_KEY)
   const hasSecret = isSet(config.IAMPORT_API_SECRET)
   if (hasKey !== hasSecret) {
@@ -58,6 +98,15 @@ export function exampleMode (config: ExampleConfig): ExampleMode {
   if (!hasKey) return 'sandbox'
   if (!isSet(config.IAMPORT_MERCHANT_CODE)) {
     throw new Error('Production mode needs IAMPORT_MERCHANT_CODE (가맹점 식별코드, "imp" + digits) for the browser SDK')
+  }
+  return 'production'
+}
+
+function v2Mode (config: ExampleConfig): ExampleMode {
+  const missing = V2_VARIABLES.filter((name) => !isSet(config[name]))
+  if (missing.length === V2_VARIABLES.length) return 'sandbox'
+  if (missing.length > 0) {
+    throw new Error(`PortOne V2 production mode needs PORTONE_API_SECRET, PORTONE_STORE_ID and PORTONE_CHANNEL_KEY (missing: ${missing.join(', ')}); set none of them for the sandbox`)
   }
   return 'production'
 }

@@ -1,17 +1,25 @@
 import { OUTCOME_MESSAGES } from './messages.js'
-import type { ExampleMode } from './config.js'
+import type { ExampleApiVersion, ExampleMode } from './config.js'
 
 /** What the page needs to know to start a verification. */
 export interface PageSettings {
+  /** i'mport V1 (`IMP.certification`, `{ imp_uid }`) or PortOne V2 (`PortOne.requestIdentityVerification`, `{ identityVerificationId }`). */
+  apiVersion: ExampleApiVersion
   mode: ExampleMode
-  /** 가맹점 식별코드 for `IMP.init` (production mode). */
+  /** V1: 가맹점 식별코드 for `IMP.init` (production mode). */
   merchantCode?: string
-  /** Origin of the fake i'mport server whose stand-in window replaces the SDK (sandbox mode). */
+  /** V2: store id for `PortOne.requestIdentityVerification` (production mode). */
+  storeId?: string
+  /** V2: the identity-verification channel's key (production mode). */
+  channelKey?: string
+  /** Origin of the fake server whose stand-in window replaces the SDK (sandbox mode). */
   sandboxUrl?: string
 }
 
-/** The i'mport V1 browser SDK (production mode only). */
+/** The i'mport V1 browser SDK (V1 production mode only). */
 export const IAMPORT_SDK_URL = 'https://cdn.iamport.kr/v1/iamport.js'
+/** The PortOne V2 browser SDK, global `PortOne` (V2 production mode only). */
+export const PORTONE_SDK_URL = 'https://cdn.portone.io/v2/browser-sdk.js'
 
 const STYLE = `
 :root { color-scheme: light; --ink: #1d2433; --muted: #5b6478; --line: #dfe3ea; --brand: #2451d6; }
@@ -84,8 +92,13 @@ const SCRIPT = `
     return { ok: response.ok, data: data || {} }
   }
 
-  // Sandbox: the fake i'mport server's stand-in window answers like the SDK callback, by postMessage.
-  function sandboxCertification (popup, merchantUid) {
+  // What differs between the generations: the issued id's name, the stand-in window, the SDK call,
+  // and the field the server reads. Everything else (and the whole server policy) is the same.
+  var v2 = config.apiVersion === 'v2'
+  var issuedField = v2 ? 'identityVerificationId' : 'merchantUid'
+
+  // Sandbox: the fake server's stand-in window answers like the SDK, by postMessage.
+  function sandboxVerification (popup, issued) {
     return new Promise(function (resolve) {
       var origin = new URL(config.sandboxUrl).origin
       var done = false
@@ -105,24 +118,42 @@ const SCRIPT = `
       var watch = setInterval(function () {
         if (!popup.closed) return
         clearInterval(watch)
-        setTimeout(function () { finish({ success: false, imp_uid: null }) }, 500)
+        setTimeout(function () { finish(null) }, 500)
       }, 300)
-      popup.location.href = config.sandboxUrl + '/sandbox/certification?merchant_uid=' + encodeURIComponent(merchantUid)
+      popup.location.href = config.sandboxUrl + (v2
+        ? '/sandbox/identity-verification?identityVerificationId='
+        : '/sandbox/certification?merchant_uid=') + encodeURIComponent(issued)
     })
   }
 
-  // Production: the i'mport SDK. On mobile it redirects to m_redirect_url instead of calling back.
-  function sdkCertification (merchantUid) {
+  // Production: the vendor's SDK. On mobile it redirects back to this page instead of answering.
+  function sdkVerification (issued) {
+    var back = location.origin + location.pathname
+    if (v2) {
+      return window.PortOne.requestIdentityVerification({
+        storeId: config.storeId, identityVerificationId: issued, channelKey: config.channelKey, redirectUrl: back
+      })
+    }
     return new Promise(function (resolve) {
       window.IMP.init(config.merchantCode)
-      window.IMP.certification({ merchant_uid: merchantUid, m_redirect_url: location.origin + location.pathname }, resolve)
+      window.IMP.certification({ merchant_uid: issued, m_redirect_url: back }, resolve)
     })
   }
 
-  // Only the imp_uid is sent: the server fetches the result from i'mport and decides.
-  async function submit (impUid) {
-    if (!impUid) return show('CANCELLED')
-    var result = await post('/certifications', { imp_uid: impUid })
+  // The reference the server looks up, or null when the window was cancelled or failed.
+  // V2 resolves with { identityVerificationId } and adds { code, message } on failure.
+  function referenceOf (rsp) {
+    if (!rsp) return null
+    if (v2) return rsp.code == null ? rsp.identityVerificationId : null
+    return rsp.imp_uid
+  }
+
+  // Only the reference is sent: the server fetches the result from upstream and decides.
+  async function submit (reference) {
+    if (!reference) return show('CANCELLED')
+    var body = {}
+    body[v2 ? 'identityVerificationId' : 'imp_uid'] = reference
+    var result = await post('/certifications', body)
     if (result.ok && typeof result.data.welcome === 'string') return show('WELCOME', result.data.welcome)
     show(typeof result.data.code === 'string' ? result.data.code : 'UNKNOWN')
   }
@@ -135,14 +166,13 @@ const SCRIPT = `
     try {
       if (config.mode === 'sandbox' && !popup) return show('POPUP_BLOCKED')
       var prepared = await post('/certifications/prepare')
-      if (!prepared.ok || typeof prepared.data.merchantUid !== 'string') {
+      var issued = prepared.data[issuedField]
+      if (!prepared.ok || typeof issued !== 'string') {
         if (popup) popup.close()
         return show(typeof prepared.data.code === 'string' ? prepared.data.code : 'UNKNOWN')
       }
-      var rsp = config.mode === 'sandbox'
-        ? await sandboxCertification(popup, prepared.data.merchantUid)
-        : await sdkCertification(prepared.data.merchantUid)
-      await submit(rsp && rsp.imp_uid)
+      var rsp = config.mode === 'sandbox' ? await sandboxVerification(popup, issued) : await sdkVerification(issued)
+      await submit(referenceOf(rsp))
     } catch (err) {
       show('NETWORK')
     } finally {
@@ -152,12 +182,18 @@ const SCRIPT = `
 
   button.addEventListener('click', start)
 
-  // Back from a mobile redirect: ?imp_uid=...&merchant_uid=...&success=... (success is not trusted).
+  // Back from a mobile redirect. V1: ?imp_uid=...&merchant_uid=...&success=... (success is not
+  // trusted). V2: ?identityVerificationId=... (or identity_verification_id), plus code and message on failure.
   var query = new URLSearchParams(location.search)
-  if (query.has('imp_uid')) {
+  var redirected = query.get('imp_uid')
+  if (v2) {
+    var id = query.get('identityVerificationId') || query.get('identity_verification_id')
+    redirected = id === null ? null : query.has('code') ? '' : id
+  }
+  if (redirected !== null) {
     history.replaceState(null, '', location.pathname)
     pending()
-    submit(query.get('imp_uid')).catch(function () { show('NETWORK') })
+    submit(redirected).catch(function () { show('NETWORK') })
   }
 })()
 `
@@ -170,15 +206,21 @@ function scriptJson (value: unknown): string {
 /** The example's sign-up page: one "verify" button and the outcome in plain words. */
 export function examplePage (settings: PageSettings): string {
   const sandbox = settings.mode === 'sandbox'
+  const v2 = settings.apiVersion === 'v2'
   const config = {
+    apiVersion: settings.apiVersion,
     mode: settings.mode,
-    merchantCode: settings.merchantCode ?? null,
+    merchantCode: v2 ? null : settings.merchantCode ?? null,
+    storeId: v2 ? settings.storeId ?? null : null,
+    channelKey: v2 ? settings.channelKey ?? null : null,
     sandboxUrl: settings.sandboxUrl ?? null,
     messages: OUTCOME_MESSAGES
   }
+  const vendor = v2 ? 'PortOne V2' : 'i\'mport'
   const badge = sandbox
-    ? '<p class="mode sandbox">샌드박스 · Sandbox: 실제 인증 없음, no real verification</p>'
-    : '<p class="mode production">운영 · Production: i\'mport</p>'
+    ? `<p class="mode sandbox">샌드박스 · Sandbox (${vendor}): 실제 인증 없음, no real verification</p>`
+    : `<p class="mode production">운영 · Production: ${vendor}</p>`
+  const sdk = v2 ? PORTONE_SDK_URL : IAMPORT_SDK_URL
   return `<!DOCTYPE html>
 <html lang="ko">
 <head>
@@ -199,10 +241,10 @@ ${badge}
 <p id="outcome-en" class="en"></p>
 <p id="outcome-code" class="code"></p>
 </section>
-<footer>fastify-iamport example${sandbox ? ' · 샌드박스 인증 창은 가짜 아임포트 서버가 띄웁니다 · the verification window comes from a fake i\'mport server' : ''}</footer>
+<footer>fastify-iamport example${sandbox ? ` · 샌드박스 인증 창은 가짜 ${v2 ? '포트원 V2' : '아임포트'} 서버가 띄웁니다 · the verification window comes from a fake ${vendor} server` : ''}</footer>
 </main>
 <script type="application/json" id="example-config">${scriptJson(config)}</script>
-${sandbox ? '' : `<script src="${IAMPORT_SDK_URL}"></script>\n`}<script>${SCRIPT}</script>
+${sandbox ? '' : `<script src="${sdk}"></script>\n`}<script>${SCRIPT}</script>
 </body>
 </html>
 `

@@ -1,13 +1,15 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
 import { copyFile, mkdir } from 'node:fs/promises'
-import { chromium, type Browser, type Request } from 'playwright-core'
+import { chromium, type Browser, type Page, type Request } from 'playwright-core'
 import { IamportClient } from '../lib/client.js'
+import { PortOneV2Client } from '../lib/portone-v2-client.js'
 import { OUTCOME_MESSAGES } from '../example/messages.js'
-import { birthdayForYearAge, sandboxCi, startExample, type Person } from './helpers/example.js'
+import { birthdayForYearAge, sandboxCi, startExample, type Person, type RunningExample } from './helpers/example.js'
 
 // The example, driven end to end in Debian's Chromium: the page, the sandbox window served by the
 // fake i'mport server, postMessage back, POST /certifications, and the outcome in plain words.
+// Then the same app on PortOne V2 (PORTONE_API_VERSION=v2) with the fake V2 server's window.
 // Screenshots of each outcome go to example/screenshots/; UPDATE_DOCS_SCREENSHOT=1 also refreshes
 // docs/example-welcome.png (committed, shown by the README).
 
@@ -20,38 +22,57 @@ const browser: Browser = await chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
 })
 t.teardown(() => browser.close())
-const context = await browser.newContext({ viewport: { width: 760, height: 640 }, locale: 'ko-KR' })
-const page = await context.newPage()
-page.setDefaultTimeout(15_000)
+
+/** A tab on the example's page, in a fresh browser context; script errors land in `errors`. */
+async function openPage (url: string, errors: string[]): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 760, height: 640 }, locale: 'ko-KR' })
+  const page = await context.newPage()
+  page.setDefaultTimeout(15_000)
+  page.on('pageerror', (err) => errors.push(err.message))
+  // 4xx answers are outcomes here, not errors; anything else the console reports is.
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource: the server responded with a status of 4')) {
+      errors.push(message.text())
+    }
+  })
+  await page.goto(url)
+  return page
+}
+
 const pageErrors: string[] = []
-page.on('pageerror', (err) => pageErrors.push(err.message))
-// 4xx answers are outcomes here, not errors; anything else the console reports is.
-page.on('console', (message) => {
-  if (message.type() === 'error' && !message.text().startsWith('Failed to load resource: the server responded with a status of 4')) {
-    pageErrors.push(message.text())
-  }
-})
-await page.goto(example.url)
+const page = await openPage(example.url, pageErrors)
 await mkdir(SCREENSHOTS, { recursive: true })
+
+/** One API generation's page and where its stand-in window opens. */
+interface Tab {
+  example: RunningExample
+  page: Page
+  popupUrl: RegExp
+  /** The body field of POST /certifications. */
+  field: 'imp_uid' | 'identityVerificationId'
+}
+
+const v1Tab: Tab = { example, page, popupUrl: /\/sandbox\/certification\?merchant_uid=mid[0-9a-f]{32}$/, field: 'imp_uid' }
 
 interface Outcome {
   key: string
   text: string
-  /** The imp_uid the page sent to POST /certifications (before any tampering in flight). */
+  /** The id the page sent to POST /certifications (before any tampering in flight). */
   sentImpUid: string | undefined
 }
 
 /** Clicks the button, fills the sandbox window with `person` (or cancels), and reads the outcome. */
-async function verifyAs (person: Person | 'cancel', screenshotName: string): Promise<Outcome> {
+async function verifyAs (person: Person | 'cancel', screenshotName: string, tab: Tab = v1Tab): Promise<Outcome> {
+  const { page } = tab
   let sentImpUid: string | undefined
   const onRequest = (request: Request): void => {
-    if (request.method() === 'POST' && request.url() === `${example.url}/certifications`) {
-      sentImpUid = (request.postDataJSON() as { imp_uid: string }).imp_uid
+    if (request.method() === 'POST' && request.url() === `${tab.example.url}/certifications`) {
+      sentImpUid = (request.postDataJSON() as Record<string, string>)[tab.field]
     }
   }
   page.on('request', onRequest)
   const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#verify')])
-  await popup.waitForURL(/\/sandbox\/certification\?merchant_uid=mid[0-9a-f]{32}$/)
+  await popup.waitForURL(tab.popupUrl)
   const popupErrors: string[] = []
   popup.on('console', (message) => { if (message.type() === 'error') popupErrors.push(message.text()) })
   await popup.waitForSelector('#certification')
@@ -151,4 +172,36 @@ t.test('cancelling in the verification window says so', async (t) => {
 
 t.test('the page ran without script errors', async (t) => {
   t.same(pageErrors, [])
+})
+
+t.test('V2 (PORTONE_API_VERSION=v2): an adult signs up and sees the welcome; cancel says so', async (t) => {
+  const v2 = await startExample(t, { PORTONE_API_VERSION: 'v2' })
+  const errors: string[] = []
+  const v2Page = await openPage(v2.url, errors)
+  t.teardown(() => v2Page.context().close())
+  const tab: Tab = {
+    example: v2, page: v2Page, popupUrl: /\/sandbox\/identity-verification\?identityVerificationId=iv[0-9a-f]{32}$/, field: 'identityVerificationId'
+  }
+  t.match(await v2Page.locator('.mode').innerText(), 'Sandbox (PortOne V2)')
+
+  const outcome = await verifyAs({ ...adult, carrier: 'LGU_MVNO' }, 'v2-welcome', tab)
+  t.equal(outcome.key, 'WELCOME')
+  t.match(outcome.text, 'Welcome, 홍길동! Your account has been created.')
+  t.match(outcome.sentImpUid, /^iv[0-9a-f]{32}$/, 'the page posted { identityVerificationId }')
+  t.equal(v2.users.count(), 1)
+
+  // What the V2 window seeded under the issued id: the person as typed, the same sandbox CI as V1.
+  const fake = v2.sandboxV2!
+  const client = new PortOneV2Client({ apiSecret: fake.apiSecret, storeId: fake.storeId, baseUrl: fake.url })
+  t.teardown(() => client.close())
+  t.match(await client.getIdentityVerification(outcome.sentImpUid!), {
+    id: outcome.sentImpUid,
+    status: 'VERIFIED',
+    verifiedCustomer: { name: '홍길동', birthDate: '1990-01-01', gender: 'MALE', phoneNumber: '01012345678', operator: 'LGU_MVNO', ci: sandboxCi(adult) }
+  })
+
+  const cancelled = await verifyAs('cancel', 'v2-cancelled', tab)
+  t.equal(cancelled.key, 'CANCELLED', 'a resolved { code, message } is a cancel')
+  t.equal(cancelled.sentImpUid, undefined, 'nothing posted')
+  t.same(errors, [])
 })

@@ -1,16 +1,16 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { readFile } from 'node:fs/promises'
 import { Writable } from 'node:stream'
 import Database from 'better-sqlite3'
 import * as errors from '../lib/errors.js'
-import { createFakeIamport } from '../lib/testing/index.js'
+import { createFakeIamport, createFakePortOneV2 } from '../lib/testing/index.js'
 import { buildExampleApp, MIN_AGE } from '../example/app.js'
 import { DEV_CI_PEPPER } from '../example/config.js'
 import { messageFor, OUTCOME_MESSAGES } from '../example/messages.js'
 import { readCookie, SESSION_COOKIE, sessionOf } from '../example/session.js'
 import { ciKey, openUserStore } from '../example/users.js'
 import {
-  birthdayForYearAge, BrowserSession, sandboxCi, seedVerification, startExample, TEST_PEPPER, type Person, type RunningExample
+  birthdayForYearAge, BrowserSession, sandboxCi, seedSandbox, seedVerification, startExample, TEST_PEPPER, type Person, type RunningExample
 } from './helpers/example.js'
 
 const adult: Person = { name: '홍길동', birthday: '1990-01-01', phone: '01012345678' }
@@ -20,10 +20,15 @@ function fakeUrl (example: RunningExample): string {
   return example.sandbox.url
 }
 
-/** The whole browserless flow: prepare in this session, "verify" in the sandbox window, post the imp_uid. */
-async function signUp (example: RunningExample, session: BrowserSession, person: Person, extra: Record<string, unknown> = {}) {
+/**
+ * The whole browserless flow: prepare in this session, "verify" in the sandbox window of the
+ * example's generation, post the id. `extra` overrides V1 certification fields (V1 only).
+ */
+async function signUp (example: RunningExample, session: BrowserSession, person: Person, extra?: Record<string, unknown>) {
   const merchantUid = await session.prepare()
-  const impUid = await seedVerification(fakeUrl(example), person, merchantUid, extra)
+  const impUid = extra === undefined
+    ? await seedSandbox(example, person, merchantUid)
+    : await seedVerification(fakeUrl(example), person, merchantUid, extra)
   return { impUid, merchantUid, answer: await session.verify(impUid) }
 }
 
@@ -54,102 +59,163 @@ t.test('GET / in sandbox mode: the page, a session cookie, the fake server as th
   t.equal(again.headers.get('set-cookie'), null, 'a valid cookie keeps its session')
 })
 
-t.test('an adult signs up and is welcomed by name, and nothing else', async (t) => {
-  const example = await startExample(t)
-  const session = new BrowserSession(example.url)
-  const { answer } = await signUp(example, session, adult)
-  t.equal(answer.status, 200)
-  t.same(answer.body, { welcome: '홍길동' }, 'no CI, phone or birthday in the body')
-  t.equal(example.users.count(), 1)
+t.test('GET / in V2 sandbox mode: the page speaks V2 and opens the fake PortOne V2 server\'s window', async (t) => {
+  const example = await startExample(t, { PORTONE_API_VERSION: 'v2' })
+  const page = (await new BrowserSession(example.url, 'v2').request('GET', '/')).body as string
+  t.match(page, `"sandboxUrl":"${example.sandboxV2!.url}"`)
+  t.match(page, '"apiVersion":"v2"')
+  t.match(page, "'/sandbox/identity-verification?identityVerificationId='")
+  t.match(page, 'Sandbox (PortOne V2)')
+  t.notMatch(page, /<script src=/, 'no SDK in the sandbox')
+
+  // The window the page opens: the V2 flavour of the sandbox page, served by the fake V2 server.
+  const sandboxWindow = await fetch(`${example.sandboxV2!.url}/sandbox/identity-verification?identityVerificationId=iv0123`)
+  t.equal(sandboxWindow.status, 200)
+  t.match(await sandboxWindow.text(), 'data-api="v2" data-request-id="iv0123"')
 })
 
-t.test('the same person again is already registered, from any browser', async (t) => {
-  const example = await startExample(t)
-  const first = new BrowserSession(example.url)
-  t.equal((await signUp(example, first, adult)).answer.status, 200)
+/** One API generation of the example, for the flows that must behave the same in both. */
+interface Flavor {
+  version: 'v1' | 'v2'
+  environment: Record<string, unknown>
+  /** Ids the route's body schema refuses before any upstream call. */
+  malformed: string[]
+  /** A well-formed id upstream does not know. */
+  unknownId: string
+  /** An id the browser made up: never issued by this server. */
+  chosenByBrowser: string
+  /** Upstream lookups so far. */
+  lookups: (example: RunningExample) => number
+}
 
-  const sameBrowser = await signUp(example, first, adult)
-  t.equal(sameBrowser.answer.status, 409)
-  t.match(sameBrowser.answer.body, { statusCode: 409, code: 'FST_IAMPORT_DUPLICATE' })
-
-  // Another phone, another carrier: the same CI, so the same person.
-  const other = await signUp(example, new BrowserSession(example.url), { ...adult, phone: '01099998888', carrier: 'KT' })
-  t.match(other.answer.body, { code: 'FST_IAMPORT_DUPLICATE' })
-  // Same name and birthday but another person (another CI) is welcome.
-  const namesake = await signUp(example, first, { ...adult, gender: 'female' })
-  t.same(namesake.answer.body, { welcome: '홍길동' })
-  t.equal(example.users.count(), 2)
-})
-
-t.test('a 17-year-old (born this year minus 17, Seoul time) is under age', async (t) => {
-  const example = await startExample(t)
-  t.equal(MIN_AGE, 19)
-  const session = new BrowserSession(example.url)
-  const { answer } = await signUp(example, session, { name: '김민지', birthday: birthdayForYearAge(17), gender: 'female' })
-  t.equal(answer.status, 403)
-  t.match(answer.body, { code: 'FST_IAMPORT_AGE_RESTRICTED' })
-  t.equal(example.users.count(), 0)
-
-  // The year basis (연 나이): born Jan 1 of this year minus 18 is still 18; Dec 31 of this year minus 19 is 19.
-  const eighteen = await signUp(example, session, { name: '이서준', birthday: birthdayForYearAge(18, '01-01') })
-  t.match(eighteen.answer.body, { code: 'FST_IAMPORT_AGE_RESTRICTED' })
-  const nineteen = await signUp(example, session, { name: '박지호', birthday: birthdayForYearAge(19, '12-31') })
-  t.same(nineteen.answer.body, { welcome: '박지호' }, '19 by birth year even before the birthday')
-})
-
-t.test('a tampered imp_uid gets a clear error and never becomes an account', async (t) => {
-  const example = await startExample(t)
-  const session = new BrowserSession(example.url)
-  await session.prepare()
-  const sandbox = example.sandbox!
-  const before = sandbox.calls.getCertification
-
-  for (const tampered of ['imp_1/../../subscribe/customers/x', 'imp_12345abc', '../users/getToken', '']) {
-    const answer = await session.verify(tampered)
-    t.equal(answer.status, 400, JSON.stringify(tampered))
-    t.match(answer.body, { code: 'FST_ERR_VALIDATION' })
+const FLAVORS: Flavor[] = [
+  {
+    version: 'v1',
+    environment: {},
+    malformed: ['imp_1/../../subscribe/customers/x', 'imp_12345abc', '../users/getToken', ''],
+    unknownId: 'imp_000000000001',
+    chosenByBrowser: 'mid_chosen_by_the_browser',
+    lookups: (example) => example.sandbox!.calls.getCertification
+  },
+  {
+    version: 'v2',
+    environment: { PORTONE_API_VERSION: 'v2' },
+    malformed: ['iv1/../../identity-verifications/x', 'iv 1', '../payments', '', 'x'.repeat(65)],
+    unknownId: 'iv' + '0'.repeat(32),
+    chosenByBrowser: 'iv_chosen_by_the_browser',
+    lookups: (example) => example.sandboxV2!.calls.getIdentityVerification
   }
-  t.equal(sandbox.calls.getCertification, before, 'malformed ones never reach i\'mport')
+]
 
-  const unknown = await session.verify('imp_000000000001')
-  t.equal(unknown.status, 404)
-  t.match(unknown.body, { code: 'FST_IAMPORT_CERTIFICATION_NOT_FOUND' })
+// The flows of the sign-up page, once per API generation: the hooks are the same code, so the
+// answers must be too.
+for (const flavor of FLAVORS) {
+  const start = (t: Test): Promise<RunningExample> => startExample(t, flavor.environment)
+  const tab = (example: RunningExample): BrowserSession => new BrowserSession(example.url, example.apiVersion)
 
-  const { impUid } = await signUp(example, session, adult)
-  const replayed = await session.verify(impUid)
-  t.equal(replayed.status, 409)
-  t.match(replayed.body, { code: 'FST_IAMPORT_REPLAYED' })
-  t.equal(example.users.count(), 1)
-})
+  t.test(`${flavor.version}: the app runs on that API generation, in sandbox mode`, async (t) => {
+    const example = await start(t)
+    t.equal(example.apiVersion, flavor.version)
+    t.equal(example.mode, 'sandbox')
+    t.equal(flavor.version === 'v2' ? example.sandbox : example.sandboxV2, undefined, 'one fake server, of that generation')
+  })
 
-t.test('a merchant_uid from another session, or never issued, is a mismatch', async (t) => {
-  const example = await startExample(t)
-  const alice = new BrowserSession(example.url)
-  const mallory = new BrowserSession(example.url)
-  const merchantUid = await alice.prepare()
-  await mallory.prepare()
-  const impUid = await seedVerification(fakeUrl(example), adult, merchantUid)
+  t.test(`${flavor.version}: an adult signs up and is welcomed by name, and nothing else`, async (t) => {
+    const example = await start(t)
+    const session = tab(example)
+    const { answer } = await signUp(example, session, adult)
+    t.equal(answer.status, 200)
+    t.same(answer.body, { welcome: '홍길동' }, 'no CI, phone or birthday in the body')
+    t.equal(example.users.count(), 1)
+  })
 
-  const stolen = await mallory.verify(impUid)
-  t.equal(stolen.status, 422)
-  t.match(stolen.body, { code: 'FST_IAMPORT_MERCHANT_MISMATCH' })
+  t.test(`${flavor.version}: the same person again is already registered, from any browser`, async (t) => {
+    const example = await start(t)
+    const first = tab(example)
+    t.equal((await signUp(example, first, adult)).answer.status, 200)
 
-  const cookieless = await new BrowserSession(example.url).verify(impUid)
-  t.match(cookieless.body, { code: 'FST_IAMPORT_MERCHANT_MISMATCH' }, 'no cookie: a new session')
+    const sameBrowser = await signUp(example, first, adult)
+    t.equal(sameBrowser.answer.status, 409)
+    t.match(sameBrowser.answer.body, { statusCode: 409, code: 'FST_IAMPORT_DUPLICATE' })
 
-  const forged = new BrowserSession(example.url)
-  forged.cookie = `${SESSION_COOKIE}=${String(alice.cookie).split('=')[1]!.split('.')[0]}.forgedsignatureforgedsignatureforgedsignatu`
-  t.match((await forged.verify(impUid)).body, { code: 'FST_IAMPORT_MERCHANT_MISMATCH' }, 'an unsigned copy of the id is not the session')
+    // Another phone, another carrier: the same CI, so the same person.
+    const other = await signUp(example, tab(example), { ...adult, phone: '01099998888', carrier: 'KT' })
+    t.match(other.answer.body, { code: 'FST_IAMPORT_DUPLICATE' })
+    // Same name and birthday but another person (another CI) is welcome.
+    const namesake = await signUp(example, first, { ...adult, gender: 'female' })
+    t.same(namesake.answer.body, { welcome: '홍길동' })
+    t.equal(example.users.count(), 2)
+  })
 
-  const notIssued = await seedVerification(fakeUrl(example), adult, 'mid_chosen_by_the_browser')
-  t.match((await alice.verify(notIssued)).body, { code: 'FST_IAMPORT_MERCHANT_MISMATCH' })
-  const fakeDefault = await seedVerification(fakeUrl(example), adult, undefined)
-  t.match((await alice.verify(fakeDefault)).body, { code: 'FST_IAMPORT_MERCHANT_MISMATCH' })
+  t.test(`${flavor.version}: a 17-year-old (born this year minus 17, Seoul time) is under age`, async (t) => {
+    const example = await start(t)
+    t.equal(MIN_AGE, 19)
+    const session = tab(example)
+    const { answer } = await signUp(example, session, { name: '김민지', birthday: birthdayForYearAge(17), gender: 'female' })
+    t.equal(answer.status, 403)
+    t.match(answer.body, { code: 'FST_IAMPORT_AGE_RESTRICTED' })
+    t.equal(example.users.count(), 0)
 
-  // The refusals consumed nothing: the right session still signs up with it, once.
-  t.same((await alice.verify(impUid)).body, { welcome: '홍길동' })
-  t.match((await alice.verify(impUid)).body, { code: 'FST_IAMPORT_REPLAYED' })
-})
+    // The year basis (연 나이): born Jan 1 of this year minus 18 is still 18; Dec 31 of this year minus 19 is 19.
+    const eighteen = await signUp(example, session, { name: '이서준', birthday: birthdayForYearAge(18, '01-01') })
+    t.match(eighteen.answer.body, { code: 'FST_IAMPORT_AGE_RESTRICTED' })
+    const nineteen = await signUp(example, session, { name: '박지호', birthday: birthdayForYearAge(19, '12-31') })
+    t.same(nineteen.answer.body, { welcome: '박지호' }, '19 by birth year even before the birthday')
+  })
+
+  t.test(`${flavor.version}: a tampered id gets a clear error and never becomes an account`, async (t) => {
+    const example = await start(t)
+    const session = tab(example)
+    await session.prepare()
+    const before = flavor.lookups(example)
+
+    for (const tampered of flavor.malformed) {
+      const answer = await session.verify(tampered)
+      t.equal(answer.status, 400, JSON.stringify(tampered))
+      t.match(answer.body, { code: 'FST_ERR_VALIDATION' })
+    }
+    t.equal(flavor.lookups(example), before, 'malformed ones never reach upstream')
+
+    const unknown = await session.verify(flavor.unknownId)
+    t.equal(unknown.status, 404)
+    t.match(unknown.body, { code: 'FST_IAMPORT_CERTIFICATION_NOT_FOUND' })
+
+    const { impUid } = await signUp(example, session, adult)
+    const replayed = await session.verify(impUid)
+    t.equal(replayed.status, 409)
+    t.match(replayed.body, { code: 'FST_IAMPORT_REPLAYED' })
+    t.equal(example.users.count(), 1)
+  })
+
+  t.test(`${flavor.version}: an id issued to another session, or never issued, is a mismatch`, async (t) => {
+    const example = await start(t)
+    const alice = tab(example)
+    const mallory = tab(example)
+    const issued = await alice.prepare()
+    await mallory.prepare()
+    const id = await seedSandbox(example, adult, issued)
+
+    const stolen = await mallory.verify(id)
+    t.equal(stolen.status, 422)
+    t.match(stolen.body, { code: 'FST_IAMPORT_MERCHANT_MISMATCH' })
+
+    const cookieless = await tab(example).verify(id)
+    t.match(cookieless.body, { code: 'FST_IAMPORT_MERCHANT_MISMATCH' }, 'no cookie: a new session')
+
+    const forged = tab(example)
+    forged.cookie = `${SESSION_COOKIE}=${String(alice.cookie).split('=')[1]!.split('.')[0]}.forgedsignatureforgedsignatureforgedsignatu`
+    t.match((await forged.verify(id)).body, { code: 'FST_IAMPORT_MERCHANT_MISMATCH' }, 'an unsigned copy of the id is not the session')
+
+    const notIssued = await seedSandbox(example, adult, flavor.chosenByBrowser)
+    t.match((await alice.verify(notIssued)).body, { code: 'FST_IAMPORT_MERCHANT_MISMATCH' })
+    const fakeDefault = await seedSandbox(example, adult, undefined)
+    t.match((await alice.verify(fakeDefault)).body, { code: 'FST_IAMPORT_MERCHANT_MISMATCH' })
+
+    // The refusals consumed nothing: the right session still signs up with it, once.
+    t.same((await alice.verify(id)).body, { welcome: '홍길동' })
+    t.match((await alice.verify(id)).body, { code: 'FST_IAMPORT_REPLAYED' })
+  })
+}
 
 t.test('the users table holds an HMAC of the CI, never the CI, phone or birthday; WAL mode; it survives a restart', async (t) => {
   const example = await startExample(t)
@@ -301,11 +367,23 @@ t.test('configuration: the dev pepper warns; half or weak settings are refused b
   t.match(await refused({ IAMPORT_API_SECRET: 'secret' }), 'Set both IAMPORT_API_KEY and IAMPORT_API_SECRET')
   t.match(await refused({ IAMPORT_API_KEY: 'key', IAMPORT_API_SECRET: 'secret' }), 'IAMPORT_MERCHANT_CODE')
   t.match(await refused({ CI_PEPPER: 'short' }), 'CI_PEPPER')
+  t.match(await refused({ PORTONE_API_VERSION: 'v3' }), 'PORTONE_API_VERSION')
+  // V2: the three production variables go together; a generation's variables are refused by the other.
+  const v2 = { PORTONE_API_VERSION: 'v2' }
+  t.match(await refused({ ...v2, PORTONE_API_SECRET: 'secret' }), 'missing: PORTONE_STORE_ID, PORTONE_CHANNEL_KEY')
+  t.match(await refused({ ...v2, PORTONE_STORE_ID: 'store-1', PORTONE_CHANNEL_KEY: 'channel-key-1' }), 'missing: PORTONE_API_SECRET')
+  t.match(await refused({ ...v2, IAMPORT_API_KEY: 'key', IAMPORT_API_SECRET: 'secret' }), "IAMPORT_API_KEY, IAMPORT_API_SECRET: i'mport V1 settings, but PORTONE_API_VERSION is v2")
+  t.match(await refused({ PORTONE_API_SECRET: 'secret' }), 'PORTONE_API_SECRET: PortOne V2 settings; set PORTONE_API_VERSION=v2')
+  t.match(await refused({ PORTONE_API_VERSION: 'v1', PORTONE_CHANNEL_KEY: 'channel-key-1' }), 'PORTONE_CHANNEL_KEY: PortOne V2 settings')
   t.match(await refused({ PORT: 'eighty' }), 'PORT')
 
   const blank = await buildExampleApp({ DATABASE_FILE: ':memory:', CI_PEPPER: TEST_PEPPER, IAMPORT_API_KEY: ' ', IAMPORT_API_SECRET: '' })
   t.teardown(() => blank.app.close())
   t.equal(blank.mode, 'sandbox', 'empty variables count as unset')
+  t.equal(blank.apiVersion, 'v1', 'V1 unless PORTONE_API_VERSION=v2')
+  const blankV2 = await buildExampleApp({ DATABASE_FILE: ':memory:', CI_PEPPER: TEST_PEPPER, PORTONE_API_VERSION: '', PORTONE_API_SECRET: ' ' })
+  t.teardown(() => blankV2.app.close())
+  t.same([blankV2.apiVersion, blankV2.mode], ['v1', 'sandbox'], 'an empty PORTONE_API_VERSION is V1')
   t.equal(blank.config.PORT, 3000)
   t.equal(blank.config.HOST, '127.0.0.1')
 })
@@ -334,6 +412,36 @@ t.test('production mode: three variables switch to a real i\'mport (here: a fake
   t.same(answer.body, { welcome: '홍길동' })
   t.equal(iamport.calls.getToken, 1)
   t.equal(iamport.calls.getCertification, 1)
+})
+
+t.test('V2 production mode: PORTONE_API_SECRET, PORTONE_STORE_ID and PORTONE_CHANNEL_KEY switch to PortOne V2 (here: a fake at PORTONE_BASE_URL) and its SDK', async (t) => {
+  const portone = await createFakePortOneV2()
+  t.teardown(() => portone.close())
+  const example = await startExample(t, {
+    PORTONE_API_VERSION: 'v2',
+    PORTONE_API_SECRET: portone.apiSecret,
+    PORTONE_STORE_ID: portone.storeId,
+    PORTONE_CHANNEL_KEY: 'channel-key-0123',
+    PORTONE_BASE_URL: portone.url
+  })
+  t.same([example.apiVersion, example.mode], ['v2', 'production'])
+  t.same([example.sandbox, example.sandboxV2], [undefined, undefined], 'no fake server started')
+  const session = new BrowserSession(example.url, 'v2')
+  const page = (await session.request('GET', '/')).body as string
+  t.match(page, '<script src="https://cdn.portone.io/v2/browser-sdk.js"></script>')
+  t.notMatch(page, 'cdn.iamport.kr')
+  t.match(page, `"storeId":"${portone.storeId}","channelKey":"channel-key-0123"`)
+  t.match(page, '"merchantCode":null')
+  t.match(page, 'window.PortOne.requestIdentityVerification({')
+  t.match(page, 'storeId: config.storeId, identityVerificationId: issued, channelKey: config.channelKey')
+  t.match(page, '"sandboxUrl":null')
+
+  const identityVerificationId = await session.prepare()
+  t.match(identityVerificationId, /^iv[0-9a-f]{32}$/)
+  portone.seedIdentityVerification({ id: identityVerificationId, verifiedCustomer: { name: '홍길동', ci: sandboxCi(adult) } })
+  t.same((await session.verify(identityVerificationId)).body, { welcome: '홍길동' })
+  t.equal(portone.calls.getIdentityVerification, 1)
+  t.match(portone.requests.at(-1)!.path, `?storeId=${portone.storeId}`)
 })
 
 t.test('the session cookie helpers', async (t) => {

@@ -35,10 +35,10 @@ export interface Answer {
   headers: Headers
 }
 
-/** A cookie-keeping HTTP client, like one browser tab. */
+/** A cookie-keeping HTTP client, like one browser tab, speaking the example's API generation. */
 export class BrowserSession {
   cookie: string | undefined
-  constructor (readonly baseUrl: string) {}
+  constructor (readonly baseUrl: string, readonly apiVersion: 'v1' | 'v2' = 'v1') {}
 
   async request (method: 'GET' | 'POST', path: string, json?: unknown): Promise<Answer> {
     const headers: Record<string, string> = {}
@@ -55,16 +55,17 @@ export class BrowserSession {
     return { status: response.status, body, headers: response.headers }
   }
 
-  /** POST /certifications/prepare: the merchant_uid this session may use. */
+  /** POST /certifications/prepare: the id this session may use (V1 `merchantUid`, V2 `identityVerificationId`). */
   async prepare (): Promise<string> {
     const answer = await this.request('POST', '/certifications/prepare')
-    if (answer.status !== 200 || typeof answer.body.merchantUid !== 'string') throw new Error(`prepare answered ${answer.status}`)
-    return answer.body.merchantUid
+    const issued: unknown = answer.body[this.apiVersion === 'v2' ? 'identityVerificationId' : 'merchantUid']
+    if (answer.status !== 200 || typeof issued !== 'string') throw new Error(`prepare answered ${answer.status}`)
+    return issued
   }
 
-  /** POST /certifications with `{ imp_uid }`. */
-  verify (impUid: string): Promise<Answer> {
-    return this.request('POST', '/certifications', { imp_uid: impUid })
+  /** POST /certifications with `{ imp_uid }` (V1) or `{ identityVerificationId }` (V2). */
+  verify (id: string): Promise<Answer> {
+    return this.request('POST', '/certifications', this.apiVersion === 'v2' ? { identityVerificationId: id } : { imp_uid: id })
   }
 }
 
@@ -105,6 +106,39 @@ export async function seedVerification (fakeUrl: string, person: Person, merchan
   })
   if (response.status !== 201) throw new Error(`seeding answered ${response.status}`)
   return ((await response.json()) as { imp_uid: string }).imp_uid
+}
+
+/**
+ * What the V2 sandbox window does when the tester submits: seed a VERIFIED identity verification
+ * under the issued id through the fake's unauthenticated endpoint (the fake picks an id when
+ * `identityVerificationId` is undefined). Returns the id the page posts.
+ */
+export async function seedIdentityVerification (fakeUrl: string, person: Person, identityVerificationId: string | undefined): Promise<string> {
+  const female = person.gender === 'female'
+  const body = {
+    ...(identityVerificationId === undefined ? {} : { id: identityVerificationId }),
+    verifiedCustomer: {
+      name: person.name,
+      birthDate: person.birthday,
+      gender: female ? 'FEMALE' : 'MALE',
+      phoneNumber: (person.phone ?? '01012345678').replace(/\D/g, ''),
+      operator: (person.carrier ?? 'SKT').replace(/^LGT/, 'LGU'),
+      isForeigner: false,
+      ci: sandboxCi(person)
+    }
+  }
+  const response = await fetch(`${fakeUrl}/__fake/identity-verifications`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body)
+  })
+  if (response.status !== 201) throw new Error(`seeding answered ${response.status}`)
+  return ((await response.json()) as { id: string }).id
+}
+
+/** The sandbox window of the example's generation: seeds `person` under `issued` in its fake; the id the page posts. */
+export function seedSandbox (example: ExampleApp, person: Person, issued: string | undefined): Promise<string> {
+  if (example.sandboxV2 !== undefined) return seedIdentityVerification(example.sandboxV2.url, person, issued)
+  if (example.sandbox !== undefined) return seedVerification(example.sandbox.url, person, issued)
+  throw new Error('not in sandbox mode')
 }
 
 /** A birthday that makes someone `age` by the year basis (연 나이) this year in Seoul. */
