@@ -147,12 +147,16 @@ export class IamportClient {
 
   /** Sends an authorized call; a 401 drops the token and retries exactly once with a new one. */
   async #authorized (call: Omit<UpstreamCall, 'headers'>): Promise<EnvelopeAnswer> {
+    // Each method builds `call` fresh, so it is completed in place rather than copied.
+    const request = call as UpstreamCall
     let token = this.#tokens.current() ?? await this.#tokens.get()
-    let answer = await sendCall(this.#target, { ...call, headers: this.#headers(token, call.body) })
+    request.headers = this.#headers(token, call.body)
+    let answer = await sendCall(this.#target, request)
     if (answer.status === 401) {
       this.#tokens.invalidate(token)
       token = await this.#tokens.get()
-      answer = await sendCall(this.#target, { ...call, headers: this.#headers(token, call.body) })
+      request.headers = this.#headers(token, call.body)
+      answer = await sendCall(this.#target, request)
       if (answer.status === 401) throw upstreamError('token refused twice', details(answer, call.operation))
     }
     if (answer.status === 404) throw new CertificationNotFoundError()

@@ -119,10 +119,6 @@ function rejectAtDeadline (reject: (err: Error) => void, operation: string): voi
   reject(upstreamTimeoutError(operation))
 }
 
-async function readAnswer (res: Dispatcher.ResponseData): Promise<RawAnswer> {
-  return { status: res.statusCode, text: await readBounded(res.body, res.headers['content-length']) }
-}
-
 /**
  * Sends one V1 call and returns its envelope, whatever the HTTP status: {@link sendRequest}, then
  * FST_IAMPORT_UPSTREAM for a body that is not an envelope.
@@ -141,15 +137,17 @@ export async function sendCall (target: UpstreamTarget, call: UpstreamCall): Pro
   return { status, code: parsed.code, message: parsed.message, response: parsed.response }
 }
 
-/** The body as text, at most 1 MiB: a declared length is checked up front, a chunked body as it streams. */
-async function readBounded (body: Dispatcher.ResponseData['body'], contentLength: unknown): Promise<string> {
+/** Status and body text, at most 1 MiB: a declared length is checked up front, a chunked body as it streams. */
+async function readAnswer (res: Dispatcher.ResponseData): Promise<RawAnswer> {
+  const { body } = res
+  const contentLength = res.headers['content-length']
   if (typeof contentLength === 'string') {
     if (Number(contentLength) > MAX_BODY_BYTES) {
       body.destroy()
       throw new BodyTooLargeError()
     }
     // undici holds the body to its declared length.
-    return await body.text()
+    return { status: res.statusCode, text: await body.text() }
   }
   const chunks: Buffer[] = []
   let size = 0
@@ -161,7 +159,7 @@ async function readBounded (body: Dispatcher.ResponseData['body'], contentLength
     }
     chunks.push(chunk)
   }
-  return Buffer.concat(chunks).toString('utf8')
+  return { status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }
 }
 
 class BodyTooLargeError extends Error {}
