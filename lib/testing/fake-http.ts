@@ -1,4 +1,6 @@
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http'
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
 
 /** HTTP plumbing and fault injection shared by the fake V1 and V2 servers. */
 
@@ -133,5 +135,27 @@ export async function playFault (fault: Fault, res: ServerResponse, dialect: Fau
     case 'envelope':
       sendJson(res, fault.status ?? 200, fault.body)
       return true
+  }
+}
+
+/** A fake's HTTP server on 127.0.0.1, port 0; `close()` ends every socket and is safe to call twice. */
+export async function startFakeServer (handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Promise<{ url: string, close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    // Only a client that vanishes mid-body gets here: there is nobody left to answer.
+    handle(req, res).catch(() => { res.destroy() })
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  let closing: Promise<void> | undefined
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close () {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => { resolve() })
+        server.closeAllConnections()
+      })
+      return closing
+    }
   }
 }

@@ -1,10 +1,8 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { once } from 'node:events'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createHash, randomBytes, randomInt } from 'node:crypto'
 import type { Certification } from '../schemas.js'
 import {
-  CORS_HEADERS, FaultQueue, isObject, playFault, readBody, sendJson, statusText,
+  CORS_HEADERS, FaultQueue, isObject, playFault, readBody, sendJson, startFakeServer, statusText,
   type Fault, type FaultDialect
 } from './fake-http.js'
 import { sendSandboxPage } from './sandbox-page.js'
@@ -443,18 +441,10 @@ export async function createFakeIamport (options: FakeIamportOptions = {}): Prom
     }
   }
 
-  const server = createServer((req, res) => {
-    // Only a client that vanishes mid-body gets here: there is nobody left to answer.
-    handle(req, res).catch(() => { res.destroy() })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-
-  let closing: Promise<void> | undefined
+  const server = await startFakeServer(handle)
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     apiKey,
     apiSecret,
     seedCertification,
@@ -482,12 +472,6 @@ export async function createFakeIamport (options: FakeIamportOptions = {}): Prom
     issuedTokens () {
       return [...tokens.keys()]
     },
-    close () {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => { resolve() })
-        server.closeAllConnections()
-      })
-      return closing
-    }
+    close: server.close
   }
 }

@@ -1,11 +1,9 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { once } from 'node:events'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { randomBytes, randomInt, randomUUID } from 'node:crypto'
 import type { V2IdentityVerification } from '../portone-v2-schemas.js'
 import type { FakeIamportRequest } from './fake-iamport.js'
 import {
-  CORS_HEADERS, FaultQueue, isObject, playFault, readBody, sendJson, statusText,
+  CORS_HEADERS, FaultQueue, isObject, playFault, readBody, sendJson, startFakeServer, statusText,
   type Fault, type FaultDialect
 } from './fake-http.js'
 import { sendSandboxPage } from './sandbox-page.js'
@@ -250,18 +248,10 @@ export async function createFakePortOneV2 (options: FakePortOneV2Options = {}): 
     sendJson(res, 200, record)
   }
 
-  const server = createServer((req, res) => {
-    // Only a client that vanishes mid-body gets here: there is nobody left to answer.
-    handle(req, res).catch(() => { res.destroy() })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-
-  let closing: Promise<void> | undefined
+  const server = await startFakeServer(handle)
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: server.url,
     apiSecret,
     storeId,
     seedIdentityVerification,
@@ -278,12 +268,6 @@ export async function createFakePortOneV2 (options: FakePortOneV2Options = {}): 
     clearFaults () {
       faults.clear()
     },
-    close () {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => { resolve() })
-        server.closeAllConnections()
-      })
-      return closing
-    }
+    close: server.close
   }
 }
