@@ -39,20 +39,20 @@ export const OUTCOME_MESSAGES = {
   FST_ERR_VALIDATION: {
     tone: 'error',
     title: '잘못된 요청 · Invalid request',
-    ko: `서버에 전달된 인증 번호(imp_uid)의 형식이 올바르지 않습니다. ${RETRY_KO}`,
-    en: `The verification reference (imp_uid) sent to the server is not valid. ${RETRY_EN}`
+    ko: `서버에 전달된 인증 번호의 형식이 올바르지 않습니다. ${RETRY_KO}`,
+    en: `The verification reference sent to the server is not valid. ${RETRY_EN}`
   },
   FST_IAMPORT_INVALID_IMP_UID: {
     tone: 'error',
     title: '잘못된 요청 · Invalid request',
-    ko: `인증 번호(imp_uid)의 형식이 올바르지 않습니다. ${RETRY_KO}`,
-    en: `The verification reference (imp_uid) is not valid. ${RETRY_EN}`
+    ko: `인증 번호의 형식이 올바르지 않습니다. ${RETRY_KO}`,
+    en: `The verification reference is not valid. ${RETRY_EN}`
   },
   FST_IAMPORT_CERTIFICATION_NOT_FOUND: {
     tone: 'error',
     title: '인증 기록 없음 · Verification not found',
-    ko: `아임포트에서 이 본인인증 기록을 찾을 수 없습니다. ${RETRY_KO}`,
-    en: `i'mport has no record of this verification. ${RETRY_EN}`
+    ko: `포트원(아임포트)에서 이 본인인증 기록을 찾을 수 없습니다. ${RETRY_KO}`,
+    en: `PortOne (i'mport) has no record of this verification. ${RETRY_EN}`
   },
   FST_IAMPORT_NOT_CERTIFIED: {
     tone: 'error',
@@ -93,14 +93,14 @@ export const OUTCOME_MESSAGES = {
   FST_IAMPORT_UPSTREAM: {
     tone: 'error',
     title: '인증 서비스 오류 · Verification service error',
-    ko: '본인인증 서비스(아임포트)에서 결과를 받아오지 못했습니다. 잠시 후 다시 시도해 주세요.',
-    en: "We could not get the result from the verification service (i'mport). Please try again in a moment."
+    ko: '본인인증 서비스(포트원)에서 결과를 받아오지 못했습니다. 잠시 후 다시 시도해 주세요.',
+    en: 'We could not get the result from the verification service (PortOne). Please try again in a moment.'
   },
   FST_IAMPORT_UPSTREAM_TIMEOUT: {
     tone: 'error',
     title: '응답 지연 · Verification service timeout',
-    ko: '본인인증 서비스(아임포트)의 응답이 늦어지고 있습니다. 잠시 후 다시 시도해 주세요.',
-    en: "The verification service (i'mport) did not answer in time. Please try again in a moment."
+    ko: '본인인증 서비스(포트원)의 응답이 늦어지고 있습니다. 잠시 후 다시 시도해 주세요.',
+    en: 'The verification service (PortOne) did not answer in time. Please try again in a moment.'
   },
   FST_IAMPORT_STORE_UNAVAILABLE: {
     tone: 'error',

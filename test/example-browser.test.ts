@@ -151,14 +151,14 @@ t.test('a tampered imp_uid sees a clear error', async (t) => {
   t.match(notFound.sentImpUid, /^imp_[0-9]{12}$/, 'the page sent the real imp_uid; the route rewrote it')
   t.equal(notFound.key, 'FST_IAMPORT_CERTIFICATION_NOT_FOUND')
   t.match(notFound.text, OUTCOME_MESSAGES.FST_IAMPORT_CERTIFICATION_NOT_FOUND.ko)
-  t.match(notFound.text, "i'mport has no record of this verification. Please verify again.")
+  t.match(notFound.text, "PortOne (i'mport) has no record of this verification. Please verify again.")
   await page.unroute(`${example.url}/certifications`)
 
   // A path-shaped imp_uid is refused by the schema before any call to i'mport.
   await page.route(`${example.url}/certifications`, (route) => route.continue({ postData: JSON.stringify({ imp_uid: 'imp_1/../../users/getToken' }) }))
   const malformed = await verifyAs({ name: '이서연', birthday: '1985-03-03', gender: 'female' }, 'malformed-imp-uid')
   t.equal(malformed.key, 'FST_ERR_VALIDATION')
-  t.match(malformed.text, 'The verification reference (imp_uid) sent to the server is not valid.')
+  t.match(malformed.text, 'The verification reference sent to the server is not valid.')
   await page.unroute(`${example.url}/certifications`)
   t.equal(example.users.count(), 1)
 })
