@@ -86,19 +86,11 @@ function validDate (ms: number): Date {
   return new Date(Number.isFinite(ms) ? ms : 0)
 }
 
-interface IdentityFields {
-  impUid: string
-  merchantUid: string | undefined
-  name: string
-  gender: Gender | undefined
-  birthday: string | undefined
-  ci: string | undefined
-  di: string | undefined
+/** Identity's data, with the optional keys given explicitly (`undefined` when unknown). */
+type IdentityFields = Omit<Identity, 'age' | 'phone' | 'carrier' | 'foreigner'> & {
   phone: string | undefined
   carrier: Carrier | undefined
   foreigner: boolean | undefined
-  pgProvider: string
-  certifiedAt: Date
 }
 
 class VerifiedIdentity implements Identity {

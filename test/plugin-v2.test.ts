@@ -2,19 +2,7 @@ import t from 'tap'
 import Fastify from 'fastify'
 import fastifyIamport, { IamportClient, PortOneV2Client } from '../index.js'
 import { createFakeIamport, createFakePortOneV2 } from '../lib/testing/index.js'
-
-async function registrationError (options: Record<string, unknown>): Promise<Error & { code?: string }> {
-  const app = Fastify()
-  try {
-    await app.register(fastifyIamport, options)
-    await app.ready()
-  } catch (err) {
-    return err as Error
-  } finally {
-    await app.close()
-  }
-  throw new Error('registration succeeded')
-}
+import { registrationError } from './helpers/registration.js'
 
 function clearEnvironment (test: { teardown: (fn: () => void) => void }): void {
   const saved = { ...process.env }

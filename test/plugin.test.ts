@@ -3,21 +3,9 @@ import Fastify from 'fastify'
 import fastifyEnv from '@fastify/env'
 import { Agent } from 'undici'
 import fastifyIamport, { IamportClient } from '../index.js'
+import { registrationError } from './helpers/registration.js'
 
 const credentials = { apiKey: 'key', apiSecret: 's3cr3t-value' }
-
-async function registrationError (options: Record<string, unknown>): Promise<Error & { code?: string }> {
-  const app = Fastify()
-  try {
-    await app.register(fastifyIamport, options)
-    await app.ready()
-  } catch (err) {
-    return err as Error
-  } finally {
-    await app.close()
-  }
-  throw new Error('registration succeeded')
-}
 
 t.test('decorates iamport, registers the route and closes its pool on close', async (t) => {
   const app = Fastify()
