@@ -3,13 +3,13 @@
 // Each version has an adapter that seeds, prepares, posts and injects faults its own way; the
 // cases and their expected answers are shared, because the hooks must not see the difference.
 import t, { type Test } from 'tap'
-import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import fastifyIamport, { type FastifyIamportOptions } from '../index.js'
 import type { CertificationsOptions } from '../lib/route.js'
 import {
   createFakeIamport, createFakePortOneV2, type FakeIamport, type FakePortOneV2, type Fault
 } from '../lib/testing/index.js'
+import { allLogLines, listen } from './helpers/app.js'
 
 type Version = 'v1' | 'v2'
 
@@ -72,37 +72,11 @@ const nowSeconds = (): number => Math.floor(Date.now() / 1000)
 
 /** Every value that must never reach a log line, over the whole file. */
 const sensitive = new Set<string>()
-const allLogs: string[] = []
 
 /** `YYYY-MM-DD` of the date `years` years before today in Seoul, shifted by `days`. */
 function seoulBirthday (years: number, days = 0): string {
   const seoul = new Date(Date.now() + 9 * 3600_000)
   return new Date(Date.UTC(seoul.getUTCFullYear() - years, seoul.getUTCMonth(), seoul.getUTCDate() + days)).toISOString().slice(0, 10)
-}
-
-async function listen (t: Test, register: (app: ReturnType<typeof Fastify>) => Promise<void>) {
-  const logs: string[] = []
-  const stream = new Writable({
-    write (chunk, _encoding, done) {
-      logs.push(String(chunk))
-      allLogs.push(String(chunk))
-      done()
-    }
-  })
-  const app = Fastify({ logger: { level: 'info', stream } })
-  await register(app)
-  const address = await app.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => app.close())
-  async function post (path: string, body: unknown, contentType = 'application/json', headers: Record<string, string> = {}): Promise<Answer> {
-    const res = await fetch(address + path, {
-      method: 'POST',
-      headers: { 'content-type': contentType, ...headers },
-      body: typeof body === 'string' ? body : JSON.stringify(body)
-    })
-    const text = await res.text()
-    return { status: res.status, body: text === '' ? undefined : JSON.parse(text) }
-  }
-  return { logs, post }
 }
 
 function remember (...values: unknown[]): void {
@@ -493,9 +467,9 @@ t.test('v2: a body pattern that refuses the issued ids fails registration; a cus
 
 // Runs last: every log line this file's apps wrote, checked for every sensitive value.
 t.test('no log line carries personal data or a secret, in either version', async (t) => {
-  t.ok(allLogs.length > 40, `${allLogs.length} log lines captured`)
+  t.ok(allLogLines.length > 40, `${allLogLines.length} log lines captured`)
   t.ok(sensitive.size > 40, `${sensitive.size} sensitive values checked`)
-  const joined = allLogs.join('\n')
+  const joined = allLogLines.join('\n')
   for (const value of sensitive) {
     if (joined.includes(value)) t.fail(`a log line contains a sensitive value of length ${value.length}`)
   }

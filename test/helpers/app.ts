@@ -32,9 +32,17 @@ export interface TestApp {
   verify: (impUid: unknown, headers?: Record<string, string>) => Promise<{ status: number, body: any }>
 }
 
-/** A fake i'mport server and an app with the plugin, listening on 127.0.0.1, closed at teardown. */
-export async function startApp (t: Test, certifications?: false | string | CertificationsOptions, options: Partial<FastifyIamportOptions> = {}, fake?: FakeIamport): Promise<TestApp> {
-  const upstream = fake ?? await createFakeIamport()
+/** What {@link listen} gives: the app, its log lines, and a POST over real HTTP. */
+export interface ListeningApp {
+  app: FastifyInstance
+  /** Log lines this app wrote (also appended to {@link allLogLines}). */
+  logs: string[]
+  /** POSTs a JSON body (or a raw string with a content type) to the app over real HTTP. */
+  post: (path: string, body: unknown, contentType?: string, headers?: Record<string, string>) => Promise<{ status: number, body: any }>
+}
+
+/** A Fastify app whose every log line is captured, set up by `register`, listening on 127.0.0.1, closed at teardown. */
+export async function listen (t: Test, register: (app: FastifyInstance) => Promise<void>, level = 'trace'): Promise<ListeningApp> {
   const logs: string[] = []
   const stream = new Writable({
     write (chunk, _encoding, done) {
@@ -43,15 +51,10 @@ export async function startApp (t: Test, certifications?: false | string | Certi
       done()
     }
   })
-  const app = Fastify({ logger: { level: 'trace', stream } })
-  await app.register(fastifyIamport, { apiKey: upstream.apiKey, apiSecret: upstream.apiSecret, baseUrl: upstream.url, certifications, ...options })
+  const app = Fastify({ logger: { level, stream } })
+  await register(app)
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
-  sensitiveValues.add(upstream.apiSecret)
-  t.teardown(async () => {
-    for (const token of upstream.issuedTokens()) sensitiveValues.add(token)
-    await app.close()
-    if (fake === undefined) await upstream.close()
-  })
+  t.teardown(() => app.close())
   async function post (path: string, body: unknown, contentType = 'application/json', headers: Record<string, string> = {}): Promise<{ status: number, body: any }> {
     const res = await fetch(address + path, {
       method: 'POST',
@@ -61,5 +64,19 @@ export async function startApp (t: Test, certifications?: false | string | Certi
     const text = await res.text()
     return { status: res.status, body: text === '' ? undefined : JSON.parse(text) }
   }
+  return { app, logs, post }
+}
+
+/** A fake i'mport server and an app with the plugin, listening on 127.0.0.1, closed at teardown. */
+export async function startApp (t: Test, certifications?: false | string | CertificationsOptions, options: Partial<FastifyIamportOptions> = {}, fake?: FakeIamport): Promise<TestApp> {
+  const upstream = fake ?? await createFakeIamport()
+  const { app, logs, post } = await listen(t, async (app) => {
+    await app.register(fastifyIamport, { apiKey: upstream.apiKey, apiSecret: upstream.apiSecret, baseUrl: upstream.url, certifications, ...options })
+  })
+  sensitiveValues.add(upstream.apiSecret)
+  t.teardown(async () => {
+    for (const token of upstream.issuedTokens()) sensitiveValues.add(token)
+    if (fake === undefined) await upstream.close()
+  })
   return { app, fake: upstream, logs, post, verify: (impUid, headers) => post('/certifications', { imp_uid: impUid }, 'application/json', headers) }
 }
