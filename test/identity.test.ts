@@ -7,8 +7,8 @@ import {
 } from '../lib/identity.js'
 import { certificationCheck, type Certification } from '../lib/schemas.js'
 
-// The shared test vectors sit next to the project (CI clones it beside a copy of shared/).
-const fixtures = JSON.parse(readFileSync(new URL('../../shared/fixtures/certifications-v1.json', import.meta.url), 'utf8')) as
+// The test vectors are synthetic upstream responses in the real shapes, kept in the repository.
+const fixtures = JSON.parse(readFileSync(new URL('./fixtures/certifications-v1.json', import.meta.url), 'utf8')) as
   Record<string, { body?: { response?: unknown } }>
 
 function certification (name: string): Certification {
