@@ -37,7 +37,7 @@ export function signUpPolicy (users: UserStore): CertificationsOptions {
     minAge: MIN_AGE,
     ageBasis: 'year',
     // Only ids this server issued (V1 merchant_uids, V2 identity verification ids), to this browser session, are accepted.
-    merchantUid: { required: true, subject: sessionOf },
+    issuedIds: { required: true, subject: sessionOf },
     findDuplicate: (identity) => users.existsForCi(identity.ci),
     onVerified: (identity) => ({ welcome: users.register(identity).displayName }),
     // The browser gets the welcome name and nothing else (no CI, phone or birthday).

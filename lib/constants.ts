@@ -36,7 +36,8 @@ export const DEFAULT_CERTIFIED_WITHIN_SECONDS = 600
 /** Clock skew allowed between i'mport's `certified_at` and this server, in seconds. */
 export const CERTIFIED_AT_SKEW_SECONDS = 60
 export const DEFAULT_BODY_LIMIT_BYTES = 1024
-export const DEFAULT_MERCHANT_UID_TTL_SECONDS = 1800
+/** How long an id issued by `POST {url}/prepare` can be used, in seconds. */
+export const DEFAULT_ISSUED_ID_TTL_SECONDS = 1800
 /** A store (Redis) call that has not answered by then fails closed with 503, in milliseconds. */
 export const STORE_TIMEOUT_MS = 2_000
 

@@ -2,17 +2,19 @@ import createError, { type FastifyError } from '@fastify/error'
 
 /**
  * The package's error classes (@fastify/error). Messages are fixed strings or carry only an
- * option name or an imp_uid-free description: never personal data, a token or the secret.
+ * option path or the name of a failed call: never personal data, a token, the secret or text
+ * upstream sent. They name no API generation, since V1 and V2 produce the same ones; the codes
+ * keep their V1 words because they are the contract.
  */
 
 export const InvalidOptionsError = createError<[string]>(
   'FST_IAMPORT_INVALID_OPTIONS', 'Invalid fastify-iamport option: %s', 500)
 
 export const InvalidImpUidError = createError(
-  'FST_IAMPORT_INVALID_IMP_UID', 'The imp_uid is not of the expected form', 400)
+  'FST_IAMPORT_INVALID_IMP_UID', 'The verification id is not of the expected form', 400)
 
 export const CertificationNotFoundError = createError(
-  'FST_IAMPORT_CERTIFICATION_NOT_FOUND', 'No certification exists for this imp_uid', 404)
+  'FST_IAMPORT_CERTIFICATION_NOT_FOUND', 'No identity verification exists for this id', 404)
 
 export const NotCertifiedError = createError(
   'FST_IAMPORT_NOT_CERTIFIED', 'The identity verification was not completed', 422)
@@ -39,17 +41,17 @@ export const HookFailedError = createError(
   'FST_IAMPORT_HOOK_FAILED', 'A verification hook failed', 500)
 
 export const UpstreamError = createError<[string]>(
-  'FST_IAMPORT_UPSTREAM', 'i\'mport request failed: %s', 502)
+  'FST_IAMPORT_UPSTREAM', 'Upstream request failed: %s', 502)
 
 export const UpstreamTimeoutError = createError(
-  'FST_IAMPORT_UPSTREAM_TIMEOUT', 'i\'mport did not answer in time', 504)
+  'FST_IAMPORT_UPSTREAM_TIMEOUT', 'Upstream did not answer in time', 504)
 
 export const StoreUnavailableError = createError(
   'FST_IAMPORT_STORE_UNAVAILABLE', 'The verification store is unavailable', 503)
 
 /** What an upstream failure carries besides its message: no body, no header, no token. */
 export interface UpstreamDetails {
-  /** HTTP status i'mport answered with, when it answered. */
+  /** HTTP status upstream answered with, when it answered. */
   upstreamStatus?: number
   /** The envelope's `code`, when the body was an envelope. */
   upstreamCode?: number
@@ -64,7 +66,7 @@ export interface UpstreamDetails {
 /** An upstream failure as thrown by the client. */
 export type IamportUpstreamError = FastifyError & UpstreamDetails
 
-/** Builds an UpstreamError that names the failed call and what i'mport answered, nothing more. */
+/** Builds an UpstreamError that names the failed call and what upstream answered, nothing more. */
 export function upstreamError (reason: string, details: UpstreamDetails): IamportUpstreamError {
   const err: IamportUpstreamError = Object.assign(new UpstreamError(`${details.operation}: ${reason}`), { operation: details.operation })
   if (details.upstreamStatus !== undefined) err.upstreamStatus = details.upstreamStatus

@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { inspect } from 'node:util'
-import { IamportClient } from '../lib/client.js'
+import { IamportClient } from '../lib/v1/client.js'
 import { fakeWithClient } from './helpers/fake.js'
 
 const danal = { name: '홍길동', birthday: '1994-09-15', phone: '01012345678', unique_key: 'CI-value-'.padEnd(88, 'x'), unique_in_site: 'DI-value-'.padEnd(64, 'y') }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
-import { identityFromV2 } from '../lib/identity.js'
-import { PortOneV2Client } from '../lib/portone-v2-client.js'
+import { identityFromV2 } from '../lib/v2/provider.js'
+import { PortOneV2Client } from '../lib/v2/client.js'
 import { createFakeIamport, createFakePortOneV2, type FakeIamport, type FakePortOneV2 } from '../lib/testing/index.js'
 import { escapeHtml, SANDBOX_PAGE_HEADERS, sandboxPage } from '../lib/testing/sandbox-page.js'
 
@@ -205,7 +205,7 @@ t.test('what the V2 page sends to the seeding endpoint gives a VERIFIED verifica
   t.equal(verification.status, 'VERIFIED')
   const identity = identityFromV2(verification as Parameters<typeof identityFromV2>[0])
   t.match(identity, {
-    impUid: 'iv_from_page', merchantUid: 'iv_from_page', name: '김민지', birthday: '2001-02-03', gender: 'female', phone: '01055556666', carrier: 'LGU_MVNO', ci, di
+    verificationId: 'iv_from_page', requestId: 'iv_from_page', name: '김민지', birthday: '2001-02-03', gender: 'female', phone: '01055556666', carrier: 'LGU_MVNO', ci, di
   })
 })
 

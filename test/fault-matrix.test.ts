@@ -180,7 +180,7 @@ async function runCase (t: Test, c: FaultCase): Promise<void> {
   })
   const { app, verify } = await startApp(t, undefined, { baseUrl: proxy.url, timeoutMs: TIMEOUT_MS }, fake)
   const context = { fake, proxy, app }
-  if (c.target === 'certification') await app.iamport.getToken()
+  if (c.target === 'certification') await app.iamport!.getToken()
   await c.arrange?.(context)
   const records = Array.from({ length: c.repeat ?? 1 }, () => seed(fake, c.seed?.()))
   if (c.inject !== undefined) fake.inject(await c.inject(fake, c.target, records[0] as unknown as Record<string, unknown>))

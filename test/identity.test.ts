@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { ageOf } from '../lib/age.js'
-import {
-  identityFromCertification, identityFromV2,
-  type Identity, type V2VerifiedIdentityVerification
-} from '../lib/identity.js'
-import { certificationCheck, type Certification } from '../lib/schemas.js'
+import type { Identity } from '../lib/identity.js'
+import { identityFromCertification } from '../lib/v1/provider.js'
+import { identityFromV2 } from '../lib/v2/provider.js'
+import type { V2VerifiedIdentityVerification } from '../lib/v2/schemas.js'
+import { certificationCheck, type Certification } from '../lib/v1/schemas.js'
 
 // The test vectors are synthetic upstream responses in the real shapes, kept in the repository.
 const fixtures = JSON.parse(readFileSync(new URL('./fixtures/certifications-v1.json', import.meta.url), 'utf8')) as
@@ -17,7 +17,7 @@ function certification (name: string): Certification {
   return response
 }
 
-const ALLOWED_KEYS = new Set(['impUid', 'merchantUid', 'name', 'gender', 'birthday', 'ci', 'di', 'phone',
+const ALLOWED_KEYS = new Set(['verificationId', 'requestId', 'name', 'gender', 'birthday', 'ci', 'di', 'phone',
   'carrier', 'foreigner', 'pgProvider', 'certifiedAt'])
 
 /** Only the listed fields, as own keys; `age` lives on the prototype. */
@@ -36,7 +36,7 @@ t.test('every certification fixture gives an Identity of listed fields only', as
     const raw = certification(name)
     const identity = identityFromCertification(raw)
     checkShape(t, identity, name)
-    t.equal(identity.impUid, raw.imp_uid, `${name}: impUid`)
+    t.equal(identity.verificationId, raw.imp_uid, `${name}: verificationId`)
     t.ok(identity.certifiedAt instanceof Date && Number.isFinite(identity.certifiedAt.getTime()), `${name}: certifiedAt`)
     const json = JSON.stringify(identity)
     for (const leak of [raw.origin, raw.pg_tid]) {
@@ -49,8 +49,8 @@ t.test('danal_full: CI and DI, no phone key, foreigner unknown', async (t) => {
   const raw = certification('danal_full')
   const identity = identityFromCertification(raw)
   t.same({ ...identity }, {
-    impUid: 'imp_448280090638',
-    merchantUid: 'mid_1764123456789',
+    verificationId: 'imp_448280090638',
+    requestId: 'mid_1764123456789',
     name: '홍길동',
     gender: 'male',
     birthday: '1994-09-15',
@@ -96,7 +96,7 @@ t.test('legacy birth only, before 1970: the date in Seoul', async (t) => {
   // -152701200 is 1965-02-28T15:00:00Z, i.e. 1965-03-01 00:00 KST (the UTC date is the day before).
   t.equal(new Date(-152701200 * 1000).toISOString(), '1965-02-28T15:00:00.000Z')
   t.equal(identity.birthday, '1965-03-01')
-  t.equal(identity.merchantUid, undefined, 'merchant_uid null -> undefined')
+  t.equal(identity.requestId, undefined, 'merchant_uid null -> undefined')
   t.equal(identity.pgProvider, 'kcp_v2')
   t.notOk('foreigner' in identity, 'V1 `foreigner: false` is never used')
   t.equal(identity.age('international'), ageOf('1965-03-01', 'international'))
@@ -140,7 +140,7 @@ t.test('V1 normalization', async (t) => {
   t.notOk('foreigner' in of({ foreigner: true, foreigner_v2: null }), 'V1 foreigner is ignored')
   t.equal(of({ unique_in_site: '' }).di, undefined, "di '' -> undefined")
   t.equal(of({ unique_key: null }).ci, undefined)
-  t.equal(of({ merchant_uid: '' }).merchantUid, undefined)
+  t.equal(of({ merchant_uid: '' }).requestId, undefined)
   t.equal(of({ name: null }).name, '')
   t.equal(of({ pg_provider: null }).pgProvider, '')
 
@@ -205,8 +205,8 @@ t.test('V2 verified identity maps to the same Identity', async (t) => {
   const identity = identityFromV2(v2)
   checkShape(t, identity, 'v2')
   t.same({ ...identity }, {
-    impUid: v2.id,
-    merchantUid: v2.id,
+    verificationId: v2.id,
+    requestId: v2.id,
     name: '최수민',
     gender: 'male',
     birthday: '2006-03-01',
@@ -228,8 +228,8 @@ t.test('V2 normalization', async (t) => {
 
   const minimal = identityFromV2({ id: 'idv-1', status: 'VERIFIED', verifiedAt: '2026-11-26T15:30:45+09:00', verifiedCustomer: { name: '최수민' } })
   t.same({ ...minimal }, {
-    impUid: 'idv-1',
-    merchantUid: 'idv-1',
+    verificationId: 'idv-1',
+    requestId: 'idv-1',
     name: '최수민',
     gender: undefined,
     birthday: undefined,
@@ -253,7 +253,7 @@ t.test('V2 normalization', async (t) => {
   t.notOk('phone' in of({ phoneNumber: '' }))
   t.equal(of({}, { channel: {} }).pgProvider, 'portone-v2')
   t.equal(of({}, { channel: { pgProvider: '' } }).pgProvider, 'portone-v2')
-  t.equal(of({}, { id: '' }).merchantUid, undefined)
+  t.equal(of({}, { id: '' }).requestId, undefined)
   t.equal(of({ name: undefined }).name, '')
 
   // verifiedAt: RFC 3339 with an offset, else the epoch (an offset-less time would be read in the process zone).

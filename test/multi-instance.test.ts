@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { MemoryStore, RedisStore } from '../index.js'
-import type { CertificationsOptions } from '../lib/route.js'
+import type { CertificationsOptions } from '../lib/options/route.js'
 import { createFakeIamport } from '../lib/testing/index.js'
 import { seed, startApp, type TestApp } from './helpers/app.js'
 import { startRedis } from './helpers/redis-server.js'
@@ -44,7 +44,7 @@ t.test('the same concurrency holds on MemoryStore within one instance', async (t
 })
 
 t.test('a merchant_uid prepared on one instance is accepted on the other once, and refused otherwise', async (t) => {
-  const { a, b } = await twoInstances(t, { merchantUid: subject })
+  const { a, b } = await twoInstances(t, { issuedIds: subject })
   const prepare = async (app: TestApp, id: string): Promise<string> => (await app.post('/certifications/prepare', {}, 'application/json', session(id))).body.merchantUid
   const expectMismatch = async (res: { status: number, body: { code: string } }, why: string): Promise<void> => {
     t.equal(res.status, 422, why)

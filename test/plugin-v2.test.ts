@@ -22,7 +22,7 @@ t.test('apiVersion v2 decorates portone (not iamport), needs no apiKey, and clos
   t.ok(app.hasRoute({ method: 'POST', url: '/certifications' }))
   t.ok(app.hasRoute({ method: 'POST', url: '/certifications/prepare' }), 'issued ids are on by default in V2')
   await app.close()
-  await t.rejects(app.portone.getIdentityVerification('iv1'), { code: 'FST_IAMPORT_UPSTREAM' }, 'a closed pool refuses further calls')
+  await t.rejects(app.portone!.getIdentityVerification('iv1'), { code: 'FST_IAMPORT_UPSTREAM' }, 'a closed pool refuses further calls')
 
   const v1 = Fastify()
   t.teardown(() => v1.close())
@@ -52,7 +52,7 @@ t.test('V2 reads PORTONE_API_SECRET, PORTONE_STORE_ID and PORTONE_BASE_URL, neve
   await app.register(fastifyIamport, { apiVersion: 'v2', certifications: false })
   await app.ready()
   const seeded = fake.seedIdentityVerification()
-  t.equal((await app.portone.getIdentityVerification(seeded.id)).id, seeded.id)
+  t.equal((await app.portone!.getIdentityVerification(seeded.id)).id, seeded.id)
   t.same(fake.requests, [{ method: 'GET', path: `/identity-verifications/${seeded.id}?storeId=${fake.storeId}` }])
 
   delete process.env.PORTONE_API_SECRET
@@ -67,18 +67,18 @@ t.test('missing or malformed V2 options fail registration naming the option', as
     [{ apiVersion: 'v3', apiKey: 'k', apiSecret: 's3cr3t-value' }, /apiVersion must be 'v1' or 'v2'/],
     [{ apiVersion: null, apiKey: 'k', apiSecret: 's3cr3t-value' }, /apiVersion must be 'v1' or 'v2'/],
     [{ apiVersion: 'v2' }, /apiSecret \(or env PORTONE_API_SECRET\) is required/],
-    [{ ...v2, apiKey: 'k' }, /apiKey is not an option of apiVersion 'v2'/],
-    [{ ...v2, tier: 'AB1' }, /tier is not an option of apiVersion 'v2'/],
-    [{ ...v2, impUidPattern: '^imp_[0-9]+$' }, /impUidPattern is not an option of apiVersion 'v2'/],
-    [{ apiKey: 'k', apiSecret: 's3cr3t-value', storeId: 'store-1' }, /storeId is not an option of apiVersion 'v1'/],
-    [{ ...v2, certifications: { oneTime: false } }, /certifications.oneTime: false needs merchantUid off/],
+    [{ ...v2, apiKey: 'k' }, /apiKey is not an option here \(it is an option of apiVersion 'v1' only\)/],
+    [{ ...v2, tier: 'AB1' }, /tier is not an option here \(it is an option of apiVersion 'v1' only\)/],
+    [{ ...v2, impUidPattern: '^imp_[0-9]+$' }, /impUidPattern is not an option here \(it is an option of apiVersion 'v1' only\)/],
+    [{ apiKey: 'k', apiSecret: 's3cr3t-value', storeId: 'store-1' }, /storeId is not an option here \(it is an option of apiVersion 'v2' only\)/],
+    [{ ...v2, certifications: { oneTime: false } }, /certifications.oneTime: false needs issuedIds: false/],
     [{ ...v2, apiSecret: 's3cr3t value' }, /apiSecret must be visible ASCII/],
-    [{ ...v2, storeId: '' }, /storeId is required/],
+    [{ ...v2, storeId: '' }, /storeId must be a non-blank string/],
     [{ ...v2, baseUrl: 'nope' }, /baseUrl must be an absolute http\(s\) URL/],
-    [{ ...v2, timeoutMs: 1.5 }, /timeoutMs must be a positive integer/],
-    [{ ...v2, identityVerificationIdPattern: '[' }, /identityVerificationIdPattern must be a valid regular expression/],
-    [{ ...v2, certifications: { merchantUid: { required: false } } }, /certifications.merchantUid.required must be true \(false turns issuing off\)/],
-    [{ ...v2, certifications: { identityVerificationIdPattern: '^[0-9]+$' } }, /certifications.identityVerificationIdPattern must accept the issued ids/]
+    [{ ...v2, timeoutMs: 1.5 }, /timeoutMs must be a positive whole number of milliseconds/],
+    [{ ...v2, identityVerificationIdPattern: '[' }, /identityVerificationIdPattern must be a RegExp or a valid regular expression/],
+    [{ ...v2, certifications: { issuedIds: { required: false } } }, /certifications.issuedIds.required must be true \(issuedIds: false turns issuing off\)/],
+    [{ ...v2, certifications: { idPattern: '^[0-9]+$' } }, /certifications.idPattern must accept the issued identity verification ids/]
   ]
   for (const [options, message] of cases) {
     const err = await registrationError(options)
@@ -96,8 +96,8 @@ t.test('a migrating site registers both versions: two decorators, two routes, on
   t.teardown(() => v2Fake.close())
   const seen: string[] = []
   const certifications = {
-    onVerified: (identity: { name: string, impUid: string }) => {
-      seen.push(identity.impUid)
+    onVerified: (identity: { name: string, verificationId: string }) => {
+      seen.push(identity.verificationId)
       return { welcome: identity.name }
     }
   }

@@ -15,7 +15,7 @@ t.test('decorates iamport, registers the route and closes its pool on close', as
   t.ok(app.hasRoute({ method: 'POST', url: '/certifications' }))
   t.notOk(app.hasRoute({ method: 'POST', url: '/certifications/prepare' }), 'no prepare route without merchantUid')
   await app.close()
-  await t.rejects(app.iamport.getToken(), { code: 'FST_IAMPORT_UPSTREAM' }, 'a closed pool refuses further calls')
+  await t.rejects(app.iamport!.getToken(), { code: 'FST_IAMPORT_UPSTREAM' }, 'a closed pool refuses further calls')
 })
 
 t.test('certifications: false registers no route; a string moves it', async (t) => {
@@ -46,7 +46,7 @@ t.test('reads credentials from the environment without touching the host config'
   await app.ready()
   t.same((app as unknown as { config: unknown }).config, { HOST_SETTING: 'mine' }, 'the host config is untouched')
   t.notOk(app.hasDecorator('iamportEnvironment'), 'the environment decorator stays in a child context')
-  await t.rejects(app.iamport.getToken(), { code: 'FST_IAMPORT_UPSTREAM', message: /getToken: connection failed/ },
+  await t.rejects(app.iamport!.getToken(), { code: 'FST_IAMPORT_UPSTREAM', message: /getToken: connection failed/ },
     'IAMPORT_BASE_URL is used')
 })
 
@@ -59,14 +59,14 @@ t.test('missing or malformed options fail registration naming the option', async
   const cases: Array<[Record<string, unknown>, RegExp]> = [
     [{}, /apiKey \(or env IAMPORT_API_KEY\) is required/],
     [{ apiKey: 'k' }, /apiSecret \(or env IAMPORT_API_SECRET\) is required/],
-    [{ ...credentials, apiKey: '  ' }, /apiKey is required/],
+    [{ ...credentials, apiKey: '  ' }, /apiKey must be a non-blank string/],
     [{ ...credentials, baseUrl: 'not a url' }, /baseUrl must be an absolute http\(s\) URL/],
     [{ ...credentials, baseUrl: 'ftp://example.com' }, /baseUrl must be an absolute http\(s\) URL/],
-    [{ ...credentials, timeoutMs: 0 }, /timeoutMs must be a positive integer/],
-    [{ ...credentials, connections: 1.5 }, /connections must be a positive integer/],
+    [{ ...credentials, timeoutMs: 0 }, /timeoutMs must be a positive whole number of milliseconds/],
+    [{ ...credentials, connections: 1.5 }, /connections must be a positive whole number/],
     [{ ...credentials, tier: 'abcd' }, /tier must be 3 upper-case letters or digits/],
-    [{ ...credentials, impUidPattern: '(' }, /impUidPattern must be a valid regular expression/],
-    [{ ...credentials, certifications: 42 }, /certifications must be false, a URL string or an object/],
+    [{ ...credentials, impUidPattern: '(' }, /impUidPattern must be a RegExp or a valid regular expression/],
+    [{ ...credentials, certifications: 42 }, /certifications must be false, a URL starting with \/ or an object/],
     [{ ...credentials, certifications: { url: 'x' } }, /certifications.url must start with \//],
     [{ ...credentials, certifications: { minAge: -1 } }, /certifications.minAge/],
     [{ ...credentials, certifications: { ageBasis: 'korean' } }, /certifications.ageBasis/],
@@ -76,11 +76,11 @@ t.test('missing or malformed options fail registration naming the option', async
     [{ ...credentials, certifications: { oneTime: 'yes' } }, /certifications.oneTime must be a boolean/],
     [{ ...credentials, certifications: { store: {} } }, /certifications.store must implement/],
     [{ ...credentials, certifications: { bodyLimit: -5 } }, /certifications.bodyLimit/],
-    [{ ...credentials, certifications: { impUidPattern: '[' } }, /certifications.impUidPattern/],
-    [{ ...credentials, certifications: { merchantUid: { required: false } } }, /certifications.merchantUid.required must be true/],
-    [{ ...credentials, certifications: { merchantUid: { required: true, ttlSeconds: 0 } } }, /certifications.merchantUid.ttlSeconds/],
-    [{ ...credentials, certifications: { merchantUid: { required: true, subject: 'me' } } }, /certifications.merchantUid.subject must be a function/],
-    [{ ...credentials, certifications: { oneTime: false, merchantUid: { required: true } } }, /certifications.oneTime: false needs merchantUid off/]
+    [{ ...credentials, certifications: { idPattern: '[' } }, /certifications.idPattern must be a RegExp or a valid regular expression/],
+    [{ ...credentials, certifications: { issuedIds: { required: false } } }, /certifications.issuedIds.required must be true/],
+    [{ ...credentials, certifications: { issuedIds: { required: true, ttlSeconds: 0 } } }, /certifications.issuedIds.ttlSeconds/],
+    [{ ...credentials, certifications: { issuedIds: { required: true, subject: 'me' } } }, /certifications.issuedIds.subject must be a function/],
+    [{ ...credentials, certifications: { oneTime: false, issuedIds: { required: true } } }, /certifications.oneTime: false needs issuedIds: false/]
   ]
   for (const [options, message] of cases) {
     const err = await registrationError(options)

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { inspect } from 'node:util'
 import { Agent, request } from 'undici'
-import { PortOneV2Client, type PortOneV2ClientOptions } from '../lib/portone-v2-client.js'
+import { PortOneV2Client, type PortOneV2ClientOptions } from '../lib/v2/client.js'
 import { createFakePortOneV2, type FakePortOneV2, type FakePortOneV2Options } from '../lib/testing/index.js'
 
 type Teardown = Pick<typeof t, 'teardown'>
@@ -192,18 +192,20 @@ t.test('errors and the client never show the secret or personal data from the bo
 
 t.test('options are checked and a bad one is named', async (t) => {
   const cases: Array<[unknown, RegExp]> = [
-    [undefined, /apiSecret is required/],
-    [{}, /apiSecret is required/],
-    [{ apiSecret: '   ' }, /apiSecret is required/],
+    [undefined, /PortOneV2Client options must be an object/],
+    [{}, /PortOneV2Client apiSecret is required/],
+    [{ apiSecret: '   ' }, /apiSecret must be visible ASCII/],
     [{ apiSecret: 'abc\n' }, /apiSecret must be visible ASCII/],
     [{ apiSecret: 'a b' }, /apiSecret must be visible ASCII/],
-    [{ apiSecret: 's3cr3t', storeId: '' }, /storeId is required/],
-    [{ apiSecret: 's3cr3t', storeId: 42 }, /storeId is required/],
-    [{ apiSecret: 's3cr3t', identityVerificationIdPattern: '(' }, /identityVerificationIdPattern must be a valid regular expression/],
+    [{ apiSecret: 's3cr3t', storeId: '' }, /storeId must be a non-blank string/],
+    [{ apiSecret: 's3cr3t', storeId: 42 }, /storeId must be a non-blank string/],
+    [{ apiSecret: 's3cr3t', identityVerificationIdPattern: '(' }, /identityVerificationIdPattern must be a RegExp or a valid regular expression/],
+    [{ apiSecret: 's3cr3t', dispatcher: {} }, /dispatcher must be an undici Dispatcher/],
+    [{ apiSecret: 's3cr3t', apiKey: 'k' }, /PortOneV2Client apiKey is not an option/],
     [{ apiSecret: 's3cr3t', baseUrl: 'not a url' }, /baseUrl must be an absolute http\(s\) URL/],
     [{ apiSecret: 's3cr3t', baseUrl: 'file:///etc' }, /baseUrl must be an absolute http\(s\) URL/],
-    [{ apiSecret: 's3cr3t', timeoutMs: -1 }, /timeoutMs must be a positive integer/],
-    [{ apiSecret: 's3cr3t', connections: 0 }, /connections must be a positive integer/]
+    [{ apiSecret: 's3cr3t', timeoutMs: -1 }, /timeoutMs must be a positive whole number of milliseconds/],
+    [{ apiSecret: 's3cr3t', connections: 0 }, /connections must be a positive whole number/]
   ]
   for (const [options, message] of cases) {
     const err = (() => {

@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
 import fastifyIamport, { type FastifyIamportOptions } from '../index.js'
-import type { CertificationsOptions } from '../lib/route.js'
+import type { CertificationsOptions } from '../lib/options/route.js'
 import {
   createFakeIamport, createFakePortOneV2, type FakeIamport, type FakePortOneV2, type Fault
 } from '../lib/testing/index.js'
@@ -88,9 +88,9 @@ async function startV1 (t: Test, route: CertificationsOptions, plugin: Partial<F
   t.teardown(() => fake.close())
   remember(fake.apiSecret)
   const { logs, post } = await listen(t, async (app) => {
-    await app.register(fastifyIamport, { apiKey: fake.apiKey, apiSecret: fake.apiSecret, baseUrl: fake.url, certifications: route, ...plugin })
+    await app.register(fastifyIamport, { apiKey: fake.apiKey, apiSecret: fake.apiSecret, baseUrl: fake.url, certifications: route, ...plugin } as FastifyIamportOptions)
   })
-  const issuing = route.merchantUid !== undefined && route.merchantUid !== false
+  const issuing = route.issuedIds !== undefined && route.issuedIds !== false
   const prepare = async (headers: Record<string, string> = {}) => {
     const res = await post(`${url}/prepare`, {}, 'application/json', headers)
     return { ...res, issued: res.body?.merchantUid as string | undefined }
@@ -133,14 +133,23 @@ async function startV1 (t: Test, route: CertificationsOptions, plugin: Partial<F
   }
 }
 
+/** Every answer body and log line of the V2 apps, for the V2 wording test. */
+const v2Texts: string[] = []
+
 async function startV2 (t: Test, route: CertificationsOptions, plugin: Partial<FastifyIamportOptions>): Promise<VersionedApp> {
   const fake: FakePortOneV2 = await createFakePortOneV2()
   t.teardown(() => fake.close())
   remember(fake.apiSecret)
-  const { logs, post } = await listen(t, async (app) => {
-    await app.register(fastifyIamport, { apiVersion: 'v2', apiSecret: fake.apiSecret, storeId: fake.storeId, baseUrl: fake.url, certifications: route, ...plugin })
+  const { logs, post: send } = await listen(t, async (app) => {
+    await app.register(fastifyIamport, { apiVersion: 'v2', apiSecret: fake.apiSecret, storeId: fake.storeId, baseUrl: fake.url, certifications: route, ...plugin } as FastifyIamportOptions)
   })
-  const issuing = route.merchantUid !== false
+  t.teardown(() => { v2Texts.push(...logs) })
+  const post: typeof send = async (...args) => {
+    const answer = await send(...args)
+    v2Texts.push(JSON.stringify(answer.body ?? null))
+    return answer
+  }
+  const issuing = route.issuedIds !== false
   const prepare = async (headers: Record<string, string> = {}) => {
     const res = await post(`${url}/prepare`, {}, 'application/json', headers)
     return { ...res, issued: res.body?.identityVerificationId as string | undefined }
@@ -211,7 +220,7 @@ const cases: Case[] = [
       t.equal(res.status, 200)
       t.same(res.body, { verified: true })
       t.equal(app.fetches(), 1)
-      const lines = app.logs.map((line) => JSON.parse(line)).filter((line) => line.msg === 'iamport verification')
+      const lines = app.logs.map((line) => JSON.parse(line)).filter((line) => line.msg === 'identity verification')
       t.equal(lines.length, 1)
       t.match(lines[0], { [app.logKey]: id, outcome: 'VERIFIED', ms: Number })
     }
@@ -327,7 +336,7 @@ const cases: Case[] = [
   },
   {
     name: 'issued ids: another session, a never-issued or a used one is 422 FST_IAMPORT_MERCHANT_MISMATCH',
-    route: { merchantUid: { required: true, subject: (request) => String(request.headers['x-session'] ?? 'none') } },
+    route: { issuedIds: { required: true, subject: (request) => String(request.headers['x-session'] ?? 'none') } },
     async run (t, app) {
       const alice = { 'x-session': 'alice' }
       const mine = await app.seed({}, { headers: alice })
@@ -357,8 +366,8 @@ const cases: Case[] = [
     name: 'the same Identity reaches the hooks',
     route: {
       onVerified: (identity) => ({
-        impUid: identity.impUid,
-        merchantUid: identity.merchantUid,
+        verificationId: identity.verificationId,
+        requestId: identity.requestId,
         name: identity.name,
         gender: identity.gender,
         birthday: identity.birthday,
@@ -378,9 +387,9 @@ const cases: Case[] = [
       })
       const res = await app.verify(id)
       t.equal(res.status, 200)
-      const { merchantUid, ...rest } = res.body
+      const { requestId, ...rest } = res.body
       t.same(rest, {
-        impUid: id,
+        verificationId: id,
         name: '김민지',
         gender: 'female',
         birthday: '1990-03-04',
@@ -393,8 +402,8 @@ const cases: Case[] = [
         age: rest.age
       })
       t.ok(rest.age >= 34, 'an age')
-      if (app.version === 'v2') t.equal(merchantUid, id, 'V2: the id is the merchant uid')
-      else t.match(merchantUid, /^mid_/)
+      if (app.version === 'v2') t.equal(requestId, id, 'V2: the issued id is the verification id')
+      else t.match(requestId, /^mid/)
     }
   }
 ]
@@ -414,7 +423,7 @@ for (const version of ['v1', 'v2'] as const) {
 // What only V2 has
 // ---------------------------------------------------------------------------------------------
 
-t.test('v2: prepare issues ids on by default; merchantUid: false turns it off', async (t) => {
+t.test('v2: prepare issues ids on by default; issuedIds: false turns it off', async (t) => {
   const app = await startV2(t, {}, {})
   const prepared = await app.prepare()
   t.equal(prepared.status, 200)
@@ -424,7 +433,7 @@ t.test('v2: prepare issues ids on by default; merchantUid: false turns it off', 
   await expectRefusal(t, app.verify(await app.seed({}, { issued: false })), 422, 'FST_IAMPORT_MERCHANT_MISMATCH')
   t.equal(app.upstreamTotal(), 1, 'prepare makes no upstream call')
 
-  const open = await startV2(t, { merchantUid: false }, {})
+  const open = await startV2(t, { issuedIds: false }, {})
   t.equal((await open.prepare()).status, 404, 'no prepare route')
   const browserChosen = await open.seed()
   t.match(browserChosen, /^identity-verification-/)
@@ -436,7 +445,7 @@ t.test('v2: FAILED is 422; the V1 fake answering in V2 mode is a 502', async (t)
   const fake = await createFakePortOneV2()
   t.teardown(() => fake.close())
   const { post } = await listen(t, async (app) => {
-    await app.register(fastifyIamport, { apiVersion: 'v2', apiSecret: fake.apiSecret, baseUrl: fake.url, certifications: { merchantUid: false } })
+    await app.register(fastifyIamport, { apiVersion: 'v2', apiSecret: fake.apiSecret, baseUrl: fake.url, certifications: { issuedIds: false } })
   })
   const failed = fake.seedIdentityVerification({ status: 'FAILED' })
   await expectRefusal(t, post(url, { identityVerificationId: failed.id }), 422, 'FST_IAMPORT_NOT_CERTIFIED')
@@ -449,20 +458,31 @@ t.test('v2: a body pattern that refuses the issued ids fails registration; a cus
   const app = Fastify()
   t.teardown(() => app.close())
   await t.rejects(async () => {
-    await app.register(fastifyIamport, { apiVersion: 'v2', apiSecret: 's', certifications: { identityVerificationIdPattern: '^signup-[0-9]+$' } })
+    await app.register(fastifyIamport, { apiVersion: 'v2', apiSecret: 's', certifications: { idPattern: '^signup-[0-9]+$' } })
     await app.ready()
-  }, { code: 'FST_IAMPORT_INVALID_OPTIONS', message: /certifications.identityVerificationIdPattern must accept the issued ids/ })
+  }, { code: 'FST_IAMPORT_INVALID_OPTIONS', message: /certifications.idPattern must accept the issued identity verification ids/ })
 
   const bad = Fastify()
   t.teardown(() => bad.close())
   await t.rejects(async () => {
-    await bad.register(fastifyIamport, { apiVersion: 'v2', apiSecret: 's', certifications: { identityVerificationIdPattern: '(' } })
+    await bad.register(fastifyIamport, { apiVersion: 'v2', apiSecret: 's', certifications: { idPattern: '(' } })
     await bad.ready()
-  }, { code: 'FST_IAMPORT_INVALID_OPTIONS', message: /certifications.identityVerificationIdPattern must be a valid regular expression/ })
+  }, { code: 'FST_IAMPORT_INVALID_OPTIONS', message: /certifications.idPattern must be a RegExp or a valid regular expression/ })
 
-  const custom = await startV2(t, { merchantUid: false, identityVerificationIdPattern: '^signup-[0-9]+$' }, {})
+  const custom = await startV2(t, { issuedIds: false, idPattern: '^signup-[0-9]+$' }, {})
   await expectRefusal(t, custom.verify('identity-verification-1'), 400, 'FST_ERR_VALIDATION')
   await expectRefusal(t, custom.verify('signup-42'), 404, 'FST_IAMPORT_CERTIFICATION_NOT_FOUND')
+})
+
+// Runs after the table: V2 users never read V1 words. Error codes keep them (FST_IAMPORT_*: the
+// contract), and so does the package's name.
+t.test('v2: no answer body, error message or log line names imp_uid, i\'mport or iamport', async (t) => {
+  t.ok(v2Texts.length > 100, `${v2Texts.length} V2 answers and log lines captured`)
+  t.ok(v2Texts.some((text) => text.includes('"code":"FST_IAMPORT_UPSTREAM"')), 'upstream failures are among them')
+  t.ok(v2Texts.some((text) => text.includes('"msg":"identity verification"')), 'the route\'s log lines are among them')
+  const v1Words = /imp_uid|i'mport|(?<!fastify-|FST_)iamport/i
+  const offending = v2Texts.filter((text) => v1Words.test(text))
+  t.same(offending, [], 'no V1 words')
 })
 
 // Runs last: every log line this file's apps wrote, checked for every sensitive value.

@@ -25,7 +25,7 @@ t.test('a verified person gets 200 { verified: true } and nothing personal', asy
   t.same(res.body, { verified: true })
   t.equal(fake.calls.getToken, 1)
   t.equal(fake.calls.getCertification, 1)
-  const lines = logs.map((line) => JSON.parse(line)).filter((line) => line.msg === 'iamport verification')
+  const lines = logs.map((line) => JSON.parse(line)).filter((line) => line.msg === 'identity verification')
   t.equal(lines.length, 1, 'one log line per verification')
   t.match(lines[0], { level: 30, impUid: record.imp_uid, outcome: 'VERIFIED', ms: Number })
 })
@@ -64,6 +64,9 @@ t.test('built-in checks: not found, not certified, other imp_uid, stale, from th
   }
   await expect('imp_000000000001', 404, 'FST_IAMPORT_CERTIFICATION_NOT_FOUND')
   await expect(seed(fake, { certified: false, certified_at: 0 }).imp_uid, 422, 'FST_IAMPORT_NOT_CERTIFIED')
+  // Only `certified: true` is a completed verification: `null` and an absent field are not.
+  await expect(seed(fake, { certified: null }).imp_uid, 422, 'FST_IAMPORT_NOT_CERTIFIED')
+  await expect(seed(fake, { certified: undefined }).imp_uid, 422, 'FST_IAMPORT_NOT_CERTIFIED')
   const other = seed(fake)
   fake.inject({ target: 'certification', kind: 'envelope', body: { code: 0, message: null, response: { ...other, imp_uid: 'imp_999999999999' } } })
   await expect(other.imp_uid, 422, 'FST_IAMPORT_NOT_CERTIFIED')
@@ -135,7 +138,7 @@ t.test('checkAge, findDuplicate and onVerified: order, arguments, sync and async
   const calls: string[] = []
   const { fake, verify } = await startApp(t, {
     checkAge: (identity, request) => {
-      calls.push(`checkAge:${identity.impUid}:${request.method}`)
+      calls.push(`checkAge:${identity.verificationId}:${request.method}`)
       return identity.name !== 'Too Young'
     },
     findDuplicate: async (identity) => {
@@ -208,11 +211,11 @@ t.test('a throwing hook: its own 4xx status is kept, anything else is a 500 with
 
 t.test('a failing store gives 503 and never lets a verification through', async (t) => {
   const broken: VerificationStore = {
-    issueMerchantUid: async () => { throw new Error('ECONNREFUSED') },
+    issue: async () => { throw new Error('ECONNREFUSED') },
     consume: async () => { throw new Error('ECONNREFUSED') },
     release: async () => { throw new Error('ECONNREFUSED') }
   }
-  const { fake, verify, post } = await startApp(t, { store: broken, merchantUid: { required: true } })
+  const { fake, verify, post } = await startApp(t, { store: broken, issuedIds: { required: true } })
   const res = await verify(seed(fake).imp_uid)
   t.equal(res.status, 503)
   t.equal(res.body.code, 'FST_IAMPORT_STORE_UNAVAILABLE')
@@ -221,7 +224,7 @@ t.test('a failing store gives 503 and never lets a verification through', async 
 
   let consumed = 0
   const releaseFails: VerificationStore = {
-    issueMerchantUid: async () => {},
+    issue: async () => {},
     consume: async () => { consumed++; return 'consumed' },
     release: async () => { throw new Error('ECONNREFUSED') }
   }
@@ -233,7 +236,7 @@ t.test('a failing store gives 503 and never lets a verification through', async 
 
 t.test('issued merchant_uids: accepted once for the same subject, refused otherwise', async (t) => {
   const { fake, verify, post } = await startApp(t, {
-    merchantUid: { required: true, ttlSeconds: 1, subject: (request) => String(request.headers['x-session'] ?? 'none') }
+    issuedIds: { required: true, ttlSeconds: 1, subject: (request) => String(request.headers['x-session'] ?? 'none') }
   })
   const session = { 'x-session': 'alice' }
   const prepare = async (headers: Record<string, string>): Promise<string> => {
@@ -268,7 +271,7 @@ t.test('response schemas are visible to @fastify/swagger, and a prefix moves the
   t.teardown(() => app.close())
   await app.register(fastifySwagger, { openapi: { info: { title: 't', version: '1' } } })
   await app.register(async (api) => {
-    await api.register(fastifyIamport, { apiKey: fake.apiKey, apiSecret: fake.apiSecret, baseUrl: fake.url, certifications: { schema: { tags: ['identity'] }, merchantUid: { required: true } } })
+    await api.register(fastifyIamport, { apiKey: fake.apiKey, apiSecret: fake.apiSecret, baseUrl: fake.url, certifications: { schema: { tags: ['identity'] }, issuedIds: { required: true } } })
   }, { prefix: '/api' })
   await app.ready()
   const spec = app.swagger() as { paths: Record<string, { post: { tags: string[], responses: Record<string, unknown> } }> }
@@ -281,7 +284,7 @@ t.test('response schemas are visible to @fastify/swagger, and a prefix moves the
 t.test('the subject hook: a throw is FST_IAMPORT_HOOK_FAILED without its message, no subject binds nothing', async (t) => {
   let mode = 'ok'
   const { fake, verify, post } = await startApp(t, {
-    merchantUid: {
+    issuedIds: {
       required: true,
       subject: () => {
         if (mode === 'throw') throw new Error('session store down for 홍길동')
@@ -308,9 +311,9 @@ t.test('an issued merchant_uid is bound to the route that issued it, even on a s
   const fake = await createFakeIamport()
   t.teardown(() => fake.close())
   const store = new MemoryStore()
-  const merchantUid = { required: true as const, subject: () => 'alice' }
-  const signup = await startApp(t, { url: '/signup', store, merchantUid }, {}, fake)
-  const recovery = await startApp(t, { url: '/recover', store, merchantUid }, {}, fake)
+  const issuedIds = { required: true as const, subject: () => 'alice' }
+  const signup = await startApp(t, { url: '/signup', store, issuedIds }, {}, fake)
+  const recovery = await startApp(t, { url: '/recover', store, issuedIds }, {}, fake)
   const issued = (await signup.post('/signup/prepare', {})).body.merchantUid
   const elsewhere = await recovery.post('/recover', { imp_uid: seed(fake, { merchant_uid: issued }).imp_uid })
   t.equal(elsewhere.status, 422)
@@ -328,7 +331,7 @@ t.test('the plugin-level impUidPattern is the body default; a g flag does not ma
 
 t.test('a store that does not answer fails closed with 503 within its deadline', async (t) => {
   const hung: VerificationStore = {
-    issueMerchantUid: () => new Promise(() => {}),
+    issue: () => new Promise(() => {}),
     consume: () => new Promise(() => {}),
     release: () => new Promise(() => {})
   }

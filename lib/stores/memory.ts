@@ -1,47 +1,45 @@
-import type { ConsumeResult, Consumption, VerificationStore } from './store.js'
+import { Type } from '@sinclair/typebox'
+import { checkOptions } from '../options/check.js'
+import { Hook, Optional, Options } from '../options/kinds.js'
+import { checkTtlMs, type ConsumeResult, type Consumption, type VerificationStore } from './store.js'
 
-/** Default bound on the entries (issued merchant_uids plus consumed imp_uids) one MemoryStore keeps. */
+/** Default bound on the entries (issued ids plus consumed verifications) one MemoryStore keeps. */
 export const DEFAULT_MEMORY_STORE_MAX_ENTRIES = 500_000
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
-  /** How many entries (merchant_uids plus imp_uids) the store keeps at most; default 500 000 (about 40 MiB, or ~690 verifications/s sustained over the default 12-minute ledger). */
-  maxEntries?: number
+  /** How many entries (issued ids plus consumed verifications) the store keeps at most; default 500 000. */
+  maxEntries?: number | undefined
   /** Clock in milliseconds since the epoch; tests inject one. Default `Date.now`. */
-  now?: () => number
+  now?: (() => number) | undefined
 }
 
-interface IssuedMerchantUid {
+const MemoryStoreOptionsSchema = Options({
+  maxEntries: Optional(Type.Integer({ minimum: 1, errorMessage: 'must be a positive whole number' })),
+  now: Optional(Hook())
+})
+
+interface IssuedId {
   subject: string
   expiresAt: number
   used: boolean
-}
-
-/** Seconds to milliseconds; a non-positive or non-finite ttl would silently disable a check. */
-function ttlMs (ttlSeconds: number): number {
-  if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) {
-    throw new RangeError('The store ttl must be a positive number of seconds')
-  }
-  return Math.ceil(ttlSeconds * 1000)
 }
 
 /**
  * A single-process {@link VerificationStore}: the default, right for one app instance. Use
  * RedisStore when several instances serve the same users.
  *
- * Bounded: when full it drops expired entries, then the oldest issued merchant_uids (losing one
- * only fails that verification closed). It never forgets a consumed imp_uid before its ttl, so
+ * Bounded: when full it drops expired entries, then the oldest issued ids (losing one only fails
+ * that verification closed). It never forgets a consumed verification before its ttl, so
  * when it is full of those, `consume` rejects (the route answers 503) instead of allowing a
  * replay. No timers: entries expire lazily and are swept on writes.
  */
 export class MemoryStore implements VerificationStore {
-  /** Never waits on I/O: no deadline needed. */
-  readonly inProcess = true
   readonly #maxEntries: number
   readonly #now: () => number
-  /** imp_uid -> expiry (ms); Map order is insertion order, which approximates expiry order. */
+  /** verification id -> expiry (ms); Map order is insertion order, which approximates expiry order. */
   readonly #consumed = new Map<string, number>()
-  readonly #issued = new Map<string, IssuedMerchantUid>()
+  readonly #issued = new Map<string, IssuedId>()
   /**
    * No entry expires before this, so a full sweep before it would free nothing: a store full of
    * live entries does not rescan on every call.
@@ -49,69 +47,66 @@ export class MemoryStore implements VerificationStore {
   #nextSweepAt = 0
 
   constructor (options: MemoryStoreOptions = {}) {
-    const maxEntries = options.maxEntries ?? DEFAULT_MEMORY_STORE_MAX_ENTRIES
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) {
-      throw new RangeError('MemoryStore maxEntries must be a positive integer')
-    }
-    this.#maxEntries = maxEntries
+    checkOptions(MemoryStoreOptionsSchema, options, { root: 'MemoryStore' })
+    this.#maxEntries = options.maxEntries ?? DEFAULT_MEMORY_STORE_MAX_ENTRIES
     this.#now = options.now ?? Date.now
   }
 
-  /** Records a merchant_uid issued to `subject`, valid for `ttlSeconds`. */
-  async issueMerchantUid (merchantUid: string, subject: string, ttlSeconds: number): Promise<void> {
-    const expiresAt = this.#now() + ttlMs(ttlSeconds)
+  /** Records a request id issued to `subject`, valid for `ttlMs`. */
+  async issue (requestId: string, subject: string, ttlMs: number): Promise<void> {
+    const expiresAt = this.#now() + checkTtlMs(ttlMs)
     // Re-inserting moves the key to the end, keeping Map order close to expiry order.
-    this.#issued.delete(merchantUid)
+    this.#issued.delete(requestId)
     this.#makeRoom()
-    this.#issued.set(merchantUid, { subject, expiresAt, used: false })
+    this.#issued.set(requestId, { subject, expiresAt, used: false })
     this.#nextSweepAt = Math.min(this.#nextSweepAt, expiresAt)
   }
 
-  /** Atomically checks and consumes the imp_uid and, when given, the merchant_uid. */
+  /** Atomically checks and consumes the verification and, when given, the issued id. */
   async consume (consumption: Consumption): Promise<ConsumeResult> {
-    const ms = ttlMs(consumption.ttlSeconds)
+    const ms = checkTtlMs(consumption.ttlMs)
     const now = this.#now()
     // Everything below is synchronous: no other call can interleave between check and write.
-    const consumedUntil = this.#consumed.get(consumption.impUid)
+    const consumedUntil = this.#consumed.get(consumption.verificationId)
     if (consumedUntil !== undefined) {
       if (consumedUntil > now) return 'replayed'
-      this.#consumed.delete(consumption.impUid)
+      this.#consumed.delete(consumption.verificationId)
     }
-    let issued: IssuedMerchantUid | undefined
-    if (consumption.merchant !== undefined) {
-      issued = this.#liveIssued(consumption.merchant.merchantUid, now)
-      if (issued === undefined || issued.used || issued.subject !== consumption.merchant.subject) {
-        return 'merchant-mismatch'
+    let issued: IssuedId | undefined
+    if (consumption.issued !== undefined) {
+      issued = this.#liveIssued(consumption.issued.requestId, now)
+      if (issued === undefined || issued.used || issued.subject !== consumption.issued.subject) {
+        return 'not-issued'
       }
     }
-    this.#makeRoom(consumption.merchant?.merchantUid)
-    this.#consumed.set(consumption.impUid, now + ms)
+    this.#makeRoom(consumption.issued?.requestId)
+    this.#consumed.set(consumption.verificationId, now + ms)
     this.#nextSweepAt = Math.min(this.#nextSweepAt, now + ms)
     if (issued !== undefined) issued.used = true
     return 'consumed'
   }
 
-  /** Undoes a `consumed` result: forgets the imp_uid and makes the merchant_uid usable again. */
+  /** Undoes a `consumed` result: forgets the verification and makes the issued id usable again. */
   async release (consumption: Consumption): Promise<void> {
-    this.#consumed.delete(consumption.impUid)
-    if (consumption.merchant === undefined) return
-    const issued = this.#liveIssued(consumption.merchant.merchantUid, this.#now())
-    if (issued !== undefined && issued.subject === consumption.merchant.subject) issued.used = false
+    this.#consumed.delete(consumption.verificationId)
+    if (consumption.issued === undefined) return
+    const issued = this.#liveIssued(consumption.issued.requestId, this.#now())
+    if (issued !== undefined && issued.subject === consumption.issued.subject) issued.used = false
   }
 
-  /** The issued merchant_uid unless it is unknown or expired (an expired one is dropped). */
-  #liveIssued (merchantUid: string, now: number): IssuedMerchantUid | undefined {
-    const issued = this.#issued.get(merchantUid)
+  /** The issued id unless it is unknown or expired (an expired one is dropped). */
+  #liveIssued (requestId: string, now: number): IssuedId | undefined {
+    const issued = this.#issued.get(requestId)
     if (issued !== undefined && issued.expiresAt <= now) {
-      this.#issued.delete(merchantUid)
+      this.#issued.delete(requestId)
       return undefined
     }
     return issued
   }
 
   /**
-   * Makes room for one more entry or throws. `keep` is the merchant_uid being consumed, which
-   * must survive the eviction.
+   * Makes room for one more entry or throws. `keep` is the issued id being consumed, which must
+   * survive the eviction.
    */
   #makeRoom (keep?: string): void {
     const now = this.#now()
@@ -127,12 +122,12 @@ export class MemoryStore implements VerificationStore {
       if (this.#size() < this.#maxEntries) return
     }
 
-    for (const merchantUid of this.#issued.keys()) {
-      if (merchantUid === keep) continue
-      this.#issued.delete(merchantUid)
+    for (const requestId of this.#issued.keys()) {
+      if (requestId === keep) continue
+      this.#issued.delete(requestId)
       if (this.#size() < this.#maxEntries) return
     }
-    throw new Error('MemoryStore is full of unexpired consumed imp_uids; raise maxEntries or use a shared store')
+    throw new Error('MemoryStore is full of unexpired consumed verifications; raise maxEntries or use a shared store')
   }
 
   #size (): number {

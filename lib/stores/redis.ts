@@ -1,7 +1,9 @@
-import type { ConsumeResult, Consumption, VerificationStore } from './store.js'
+import { checkOptions } from '../options/check.js'
+import { NonEmptyString, Optional, Options, WithMethods } from '../options/kinds.js'
+import { checkTtlMs, type ConsumeResult, type Consumption, type VerificationStore } from './store.js'
 
 /** Default key prefix of {@link RedisStore}. */
-export const DEFAULT_REDIS_STORE_PREFIX = 'iamport:'
+export const DEFAULT_REDIS_STORE_PREFIX = 'idv:'
 
 /**
  * The one command RedisStore needs, as ioredis declares it: an ioredis `Redis` or `Cluster`
@@ -17,13 +19,18 @@ export interface RedisStoreOptions {
   /** A connected ioredis-compatible client, created and closed by the host. */
   client: RedisLikeClient
   /**
-   * Prefix of every key; default `iamport:`. On Redis Cluster, put a hash tag in it (for example
-   * `{iamport}:`) so that a script's keys share one slot.
+   * Prefix of every key; default `idv:`. On Redis Cluster, put a hash tag in it (for example
+   * `{idv}:`) so that a script's keys share one slot.
    */
-  prefix?: string
+  prefix?: string | undefined
 }
 
-// A merchant_uid's value says its state before the subject: `issued:<subject>` while usable,
+const RedisStoreOptionsSchema = Options({
+  client: WithMethods('RedisClient', ['eval'], 'must be an ioredis-compatible client (with eval)'),
+  prefix: Optional(NonEmptyString())
+})
+
+// An issued id's value says its state before the subject: `issued:<subject>` while usable,
 // `used:<subject>` once consumed (the key and its ttl stay, so that release can restore it).
 // Both states carry a fixed prefix, so no subject can pass for another state's value.
 
@@ -32,20 +39,20 @@ const ISSUE_SCRIPT = `redis.call('SET', KEYS[1], 'issued:' .. ARGV[1], 'PX', ARG
 return 1`
 
 /**
- * KEYS[1] imp_uid key, optional KEYS[2] merchant_uid key; ARGV[1] imp_uid ttl in ms, ARGV[2]
- * subject. Replay is checked first; nothing is written unless the answer is `consumed`.
+ * KEYS[1] consumed-verification key, optional KEYS[2] issued-id key; ARGV[1] the consumed key's
+ * ttl in ms, ARGV[2] subject. Replay is checked first; nothing is written unless the answer is `consumed`.
  */
 const CONSUME_SCRIPT = `if redis.call('EXISTS', KEYS[1]) == 1 then return 'replayed' end
 if #KEYS == 2 then
-  if redis.call('GET', KEYS[2]) ~= 'issued:' .. ARGV[2] then return 'merchant-mismatch' end
+  if redis.call('GET', KEYS[2]) ~= 'issued:' .. ARGV[2] then return 'not-issued' end
   redis.call('SET', KEYS[2], 'used:' .. ARGV[2], 'KEEPTTL')
 end
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 return 'consumed'`
 
 /**
- * KEYS[1] imp_uid key, optional KEYS[2] merchant_uid key; ARGV[1] subject. A merchant_uid that
- * expired meanwhile stays gone; one issued to another subject is left alone.
+ * KEYS[1] consumed-verification key, optional KEYS[2] issued-id key; ARGV[1] subject. An issued id
+ * that expired meanwhile stays gone; one issued to another subject is left alone.
  */
 const RELEASE_SCRIPT = `redis.call('DEL', KEYS[1])
 if #KEYS == 2 and redis.call('GET', KEYS[2]) == 'used:' .. ARGV[1] then
@@ -53,15 +60,7 @@ if #KEYS == 2 and redis.call('GET', KEYS[2]) == 'used:' .. ARGV[1] then
 end
 return 1`
 
-const RESULTS: ReadonlySet<unknown> = new Set<ConsumeResult>(['consumed', 'replayed', 'merchant-mismatch'])
-
-/** Seconds to milliseconds; a non-positive or non-finite ttl would silently disable a check. */
-function ttlMs (ttlSeconds: number): number {
-  if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) {
-    throw new RangeError('The store ttl must be a positive number of seconds')
-  }
-  return Math.ceil(ttlSeconds * 1000)
-}
+const RESULTS: ReadonlySet<unknown> = new Set<ConsumeResult>(['consumed', 'replayed', 'not-issued'])
 
 /**
  * A {@link VerificationStore} in Redis (6.0 or later, for KEEPTTL), shared by every app instance
@@ -73,47 +72,47 @@ export class RedisStore implements VerificationStore {
   readonly #prefix: string
 
   constructor (options: RedisStoreOptions) {
-    if (typeof options?.client?.eval !== 'function') {
-      throw new TypeError('RedisStore needs an ioredis-compatible client')
-    }
+    checkOptions(RedisStoreOptionsSchema, options, { root: 'RedisStore' })
     this.#client = options.client
     this.#prefix = options.prefix ?? DEFAULT_REDIS_STORE_PREFIX
   }
 
-  /** Records a merchant_uid issued to `subject`, valid for `ttlSeconds`. */
-  async issueMerchantUid (merchantUid: string, subject: string, ttlSeconds: number): Promise<void> {
-    await this.#client.eval(ISSUE_SCRIPT, 1, this.#midKey(merchantUid), subject, ttlMs(ttlSeconds))
+  /** Records a request id issued to `subject`, valid for `ttlMs`. */
+  async issue (requestId: string, subject: string, ttlMs: number): Promise<void> {
+    await this.#client.eval(ISSUE_SCRIPT, 1, this.#issuedKey(requestId), subject, checkTtlMs(ttlMs))
   }
 
-  /** Atomically checks and consumes the imp_uid and, when given, the merchant_uid. */
+  /** Atomically checks and consumes the verification and, when given, the issued id. */
   async consume (consumption: Consumption): Promise<ConsumeResult> {
-    const ms = ttlMs(consumption.ttlSeconds)
-    const { merchant } = consumption
-    const reply = merchant === undefined
-      ? await this.#client.eval(CONSUME_SCRIPT, 1, this.#impKey(consumption.impUid), ms)
-      : await this.#client.eval(CONSUME_SCRIPT, 2, this.#impKey(consumption.impUid),
-        this.#midKey(merchant.merchantUid), ms, merchant.subject)
+    const ms = checkTtlMs(consumption.ttlMs)
+    const { issued } = consumption
+    const reply = issued === undefined
+      ? await this.#client.eval(CONSUME_SCRIPT, 1, this.#usedKey(consumption.verificationId), ms)
+      : await this.#client.eval(CONSUME_SCRIPT, 2, this.#usedKey(consumption.verificationId),
+        this.#issuedKey(issued.requestId), ms, issued.subject)
     // Anything else (a proxy, a mock, a changed script) must not pass for 'consumed'.
     if (!RESULTS.has(reply)) throw new Error('RedisStore got an unexpected reply to consume')
     return reply as ConsumeResult
   }
 
-  /** Undoes a `consumed` result: forgets the imp_uid and makes the merchant_uid usable again. */
+  /** Undoes a `consumed` result: forgets the verification and makes the issued id usable again. */
   async release (consumption: Consumption): Promise<void> {
-    const { merchant } = consumption
-    if (merchant === undefined) {
-      await this.#client.eval(RELEASE_SCRIPT, 1, this.#impKey(consumption.impUid))
+    const { issued } = consumption
+    if (issued === undefined) {
+      await this.#client.eval(RELEASE_SCRIPT, 1, this.#usedKey(consumption.verificationId))
     } else {
-      await this.#client.eval(RELEASE_SCRIPT, 2, this.#impKey(consumption.impUid),
-        this.#midKey(merchant.merchantUid), merchant.subject)
+      await this.#client.eval(RELEASE_SCRIPT, 2, this.#usedKey(consumption.verificationId),
+        this.#issuedKey(issued.requestId), issued.subject)
     }
   }
 
-  #impKey (impUid: string): string {
-    return `${this.#prefix}imp:${impUid}`
+  /** Key of a consumed verification. */
+  #usedKey (verificationId: string): string {
+    return `${this.#prefix}used:${verificationId}`
   }
 
-  #midKey (merchantUid: string): string {
-    return `${this.#prefix}mid:${merchantUid}`
+  /** Key of an issued request id. */
+  #issuedKey (requestId: string): string {
+    return `${this.#prefix}issued:${requestId}`
   }
 }

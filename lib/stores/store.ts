@@ -1,40 +1,41 @@
 /**
- * Where the route keeps what must outlive one request: the merchant_uids it issued and the
- * imp_uids it consumed. Every operation is atomic, so several app instances sharing one store
- * (Redis) accept a verification at most once.
+ * Where the route keeps what must outlive one request: the ids it issued and the verifications
+ * it consumed. Every operation is atomic, so several app instances sharing one store (Redis)
+ * accept a verification at most once.
  */
 
 /** What one verification consumes. */
 export interface Consumption {
-  /** The imp_uid (or V2 identity verification id) being used. */
-  impUid: string
-  /** How long the consumed imp_uid is remembered, in seconds. */
-  ttlSeconds: number
-  /** With merchant_uid binding: the certification's merchant_uid and the requester's subject. */
-  merchant?: { merchantUid: string, subject: string }
+  /** The verification's id (V1 imp_uid, V2 identity verification id). */
+  verificationId: string
+  /** How long the consumed id is remembered, in milliseconds. */
+  ttlMs: number
+  /** With issued ids: the id the verification carries and the requester's subject. */
+  issued?: { requestId: string, subject: string }
 }
 
 /**
- * `consumed`: first use, now recorded. `replayed`: the imp_uid was consumed before.
- * `merchant-mismatch`: the merchant_uid was never issued here, expired, was used, or belongs to
- * another subject. Nothing is changed unless the result is `consumed`.
+ * `consumed`: first use, now recorded. `replayed`: the verification was consumed before.
+ * `not-issued`: the request id was never issued here, expired, was used, or belongs to another
+ * subject. Nothing is changed unless the result is `consumed`.
  */
-export type ConsumeResult = 'consumed' | 'replayed' | 'merchant-mismatch'
+export type ConsumeResult = 'consumed' | 'replayed' | 'not-issued'
 
-/** The store interface behind one-time imp_uids and issued merchant_uids. */
+/** The store interface behind one-time verifications and issued ids. */
 export interface VerificationStore {
-  /**
-   * `true` when calls never wait on I/O (MemoryStore): the route then skips the deadline it puts
-   * on every call of a networked store.
-   */
-  readonly inProcess?: boolean
-  /** Records a merchant_uid issued to `subject`, valid for `ttlSeconds`. */
-  issueMerchantUid (merchantUid: string, subject: string, ttlSeconds: number): Promise<void>
-  /** Atomically checks and consumes the imp_uid and, when given, the merchant_uid. */
+  /** Records a request id issued to `subject`, valid for `ttlMs` milliseconds. */
+  issue (requestId: string, subject: string, ttlMs: number): Promise<void>
+  /** Atomically checks and consumes the verification and, when given, the issued id. */
   consume (consumption: Consumption): Promise<ConsumeResult>
   /**
    * Undoes a `consumed` result (the verification then failed for a server-side reason), so the
-   * person can retry with the same imp_uid and merchant_uid.
+   * person can retry with the same verification and issued id.
    */
   release (consumption: Consumption): Promise<void>
+}
+
+/** A ttl as a store uses it: a non-positive or non-finite one would silently disable a check. */
+export function checkTtlMs (ttlMs: number): number {
+  if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new RangeError('The store ttl must be a positive number of milliseconds')
+  return Math.ceil(ttlMs)
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createHash, randomBytes, randomInt } from 'node:crypto'
-import type { Certification } from '../schemas.js'
+import type { Certification } from '../v1/schemas.js'
 import {
   CORS_HEADERS, FaultQueue, isObject, playFault, readBody, sendJson, startFakeServer, statusText,
   type Fault, type FaultDialect

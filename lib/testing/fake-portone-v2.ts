@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { randomBytes, randomInt, randomUUID } from 'node:crypto'
-import type { V2IdentityVerification } from '../portone-v2-schemas.js'
+import type { V2IdentityVerification } from '../v2/schemas.js'
 import type { FakeIamportRequest } from './fake-iamport.js'
 import {
   CORS_HEADERS, FaultQueue, isObject, playFault, readBody, sendJson, startFakeServer, statusText,

@@ -1,9 +1,9 @@
 import type { Test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Writable } from 'node:stream'
-import fastifyIamport, { type FastifyIamportOptions } from '../../index.js'
-import type { CertificationsOptions } from '../../lib/route.js'
-import type { Certification } from '../../lib/schemas.js'
+import fastifyIamport, { type IamportPluginOptions } from '../../index.js'
+import type { CertificationsOptions } from '../../lib/options/route.js'
+import type { Certification } from '../../lib/v1/schemas.js'
 import { createFakeIamport, type FakeIamport } from '../../lib/testing/index.js'
 
 /** Every log line any test app wrote, for the log-hygiene test. */
@@ -68,7 +68,7 @@ export async function listen (t: Test, register: (app: FastifyInstance) => Promi
 }
 
 /** A fake i'mport server and an app with the plugin, listening on 127.0.0.1, closed at teardown. */
-export async function startApp (t: Test, certifications?: false | string | CertificationsOptions, options: Partial<FastifyIamportOptions> = {}, fake?: FakeIamport): Promise<TestApp> {
+export async function startApp (t: Test, certifications?: false | string | CertificationsOptions, options: Partial<IamportPluginOptions> = {}, fake?: FakeIamport): Promise<TestApp> {
   const upstream = fake ?? await createFakeIamport()
   const { app, logs, post } = await listen(t, async (app) => {
     await app.register(fastifyIamport, { apiKey: upstream.apiKey, apiSecret: upstream.apiSecret, baseUrl: upstream.url, certifications, ...options })

@@ -1,5 +1,5 @@
 import type { Test } from 'tap'
-import { IamportClient, type IamportClientOptions } from '../../lib/client.js'
+import { IamportClient, type IamportClientOptions } from '../../lib/v1/client.js'
 import { createFakeIamport, type FakeIamport, type FakeIamportOptions } from '../../lib/testing/index.js'
 
 /** A fake i'mport server and a client pointed at it, both closed when the test ends. */

@@ -1,6 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { TypeCompiler } from '@sinclair/typebox/compiler'
-import type { V2VerifiedIdentityVerification } from './identity.js'
 
 /**
  * Schemas of what PortOne V2 answers to `GET /identity-verifications/{id}`. Tolerant on purpose:
@@ -66,6 +65,29 @@ export const IdentityVerificationSchema = Type.Union([
   VerifiedIdentityVerificationSchema, ReadyIdentityVerificationSchema, FailedIdentityVerificationSchema
 ])
 
+/** A PortOne V2 identity verification with `status: 'VERIFIED'` (`GET /identity-verifications/{id}`). */
+export interface V2VerifiedIdentityVerification {
+  id: string
+  status: 'VERIFIED'
+  /** RFC 3339 date-time. */
+  verifiedAt: string
+  verifiedCustomer: {
+    name: string
+    /** `yyyy-MM-dd`. */
+    birthDate?: string
+    gender?: string
+    phoneNumber?: string
+    operator?: string
+    isForeigner?: boolean
+    ci?: string
+    di?: string
+    id?: string
+  }
+  channel?: { pgProvider?: string }
+  customData?: string
+  [k: string]: unknown
+}
+
 /** A V2 identity verification that has not completed yet. */
 export type V2ReadyIdentityVerification = Static<typeof ReadyIdentityVerificationSchema> & Record<string, unknown>
 /** A V2 identity verification that failed at the PG. */
@@ -73,7 +95,7 @@ export type V2FailedIdentityVerification = Static<typeof FailedIdentityVerificat
 /**
  * One PortOne V2 identity verification as `GET /identity-verifications/{id}` returns it (upstream names).
  * The client returns what the compiled schema accepted as this type, so tsc checks that the
- * VERIFIED schema fits what identityFromV2 reads.
+ * VERIFIED schema fits what the V2 provider reads.
  */
 export type V2IdentityVerification = V2VerifiedIdentityVerification | V2ReadyIdentityVerification | V2FailedIdentityVerification
 

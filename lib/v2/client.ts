@@ -1,10 +1,12 @@
+import { Type } from '@sinclair/typebox'
 import type { Dispatcher, Pool } from 'undici'
-import { DEFAULT_IDENTITY_VERIFICATION_ID_PATTERN, DEFAULT_PORTONE_V2_BASE_URL } from './constants.js'
-import { CertificationNotFoundError, InvalidOptionsError, upstreamError, type UpstreamDetails } from './errors.js'
-import { impUidPathSegment } from './imp-uid.js'
-import { compilePattern, requireString } from './option-checks.js'
-import { identityVerificationCheck, v2ErrorCheck, type V2IdentityVerification } from './portone-v2-schemas.js'
-import { openTarget, sendRequest, type UpstreamTarget } from './upstream.js'
+import { DEFAULT_IDENTITY_VERIFICATION_ID_PATTERN, DEFAULT_PORTONE_V2_BASE_URL } from '../constants.js'
+import { CertificationNotFoundError, upstreamError, type UpstreamDetails } from '../errors.js'
+import { compilePattern, idPathSegment } from '../id-path-segment.js'
+import { checkOptions } from '../options/check.js'
+import { NonEmptyString, Optional, Options, Pattern } from '../options/kinds.js'
+import { openTarget, sendRequest, transportProperties, type UpstreamTarget } from '../upstream.js'
+import { identityVerificationCheck, v2ErrorCheck, type V2IdentityVerification } from './schemas.js'
 
 /** Options of {@link PortOneV2Client}. */
 export interface PortOneV2ClientOptions {
@@ -27,8 +29,15 @@ export interface PortOneV2ClientOptions {
 /** The error `type`s `GET /identity-verifications/{id}` documents: only these are named in an error message. */
 const DOCUMENTED_TYPES = new Set(['INVALID_REQUEST', 'UNAUTHORIZED', 'FORBIDDEN', 'IDENTITY_VERIFICATION_NOT_FOUND'])
 
-/** A header value: visible ASCII only, so a pasted newline fails at registration, not on the wire. */
-const SECRET_PATTERN = /^[\x21-\x7e]+$/
+/** The V2 client's own options, beside the transport's. */
+export const v2ClientProperties = {
+  // A header value: visible ASCII only, so a pasted newline fails at registration, not on the wire.
+  apiSecret: Type.String({ pattern: '^[\\x21-\\x7e]+$', errorMessage: 'must be visible ASCII characters only (no spaces or newlines)' }),
+  storeId: Optional(NonEmptyString()),
+  identityVerificationIdPattern: Optional(Pattern({ errorMessage: 'must be a RegExp or a valid regular expression' }))
+}
+
+const ClientOptionsSchema = Options({ ...transportProperties, ...v2ClientProperties })
 
 const OPERATION = 'getIdentityVerification'
 
@@ -45,12 +54,11 @@ export class PortOneV2Client {
   readonly #idPattern: RegExp
 
   constructor (options: PortOneV2ClientOptions) {
-    const opts = options ?? {}
-    const apiSecret = requireString(opts.apiSecret, 'apiSecret')
-    if (!SECRET_PATTERN.test(apiSecret)) throw new InvalidOptionsError('apiSecret must be visible ASCII characters only (no spaces or newlines)')
-    this.#authorization = 'PortOne ' + apiSecret
-    this.#query = opts.storeId === undefined ? '' : '?storeId=' + encodeURIComponent(requireString(opts.storeId, 'storeId'))
-    this.#idPattern = compilePattern(opts.identityVerificationIdPattern ?? DEFAULT_IDENTITY_VERIFICATION_ID_PATTERN, 'identityVerificationIdPattern')
+    checkOptions(ClientOptionsSchema, options, { root: 'PortOneV2Client' })
+    const opts = options
+    this.#authorization = 'PortOne ' + opts.apiSecret
+    this.#query = opts.storeId === undefined ? '' : '?storeId=' + encodeURIComponent(opts.storeId)
+    this.#idPattern = compilePattern(opts.identityVerificationIdPattern ?? DEFAULT_IDENTITY_VERIFICATION_ID_PATTERN)
     const { target, ownPool } = openTarget({ ...opts, baseUrl: opts.baseUrl ?? DEFAULT_PORTONE_V2_BASE_URL })
     this.#target = target
     this.#ownPool = ownPool
@@ -62,7 +70,7 @@ export class PortOneV2Client {
    * FST_IAMPORT_CERTIFICATION_NOT_FOUND; any other refusal FST_IAMPORT_UPSTREAM.
    */
   async getIdentityVerification (identityVerificationId: string): Promise<V2IdentityVerification> {
-    const path = '/identity-verifications/' + impUidPathSegment(identityVerificationId, this.#idPattern) + this.#query
+    const path = '/identity-verifications/' + idPathSegment(identityVerificationId, this.#idPattern) + this.#query
     const { status, text } = await sendRequest(this.#target, {
       operation: OPERATION, method: 'GET', path, headers: { authorization: this.#authorization, accept: 'application/json' }
     })

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import { TOKEN_MIN_CACHE_MS, TOKEN_REFRESH_MARGIN_MS } from './constants.js'
+import { TOKEN_MIN_CACHE_MS, TOKEN_REFRESH_MARGIN_MS } from '../constants.js'
 import type { TokenResponse } from './schemas.js'
 
 /**

@@ -1,14 +1,16 @@
+import { Type } from '@sinclair/typebox'
 import type { Dispatcher, Pool } from 'undici'
-import { DEFAULT_BASE_URL, DEFAULT_IMP_UID_PATTERN } from './constants.js'
-import { CertificationNotFoundError, InvalidOptionsError, upstreamError } from './errors.js'
-import { impUidPathSegment } from './imp-uid.js'
-import { compilePattern, requireString } from './option-checks.js'
+import { DEFAULT_BASE_URL, DEFAULT_IMP_UID_PATTERN } from '../constants.js'
+import { CertificationNotFoundError, upstreamError } from '../errors.js'
+import { compilePattern, idPathSegment } from '../id-path-segment.js'
+import { checkOptions } from '../options/check.js'
+import { NonEmptyString, Optional, Options, Pattern } from '../options/kinds.js'
+import { openTarget, sendRequest, transportProperties, type UpstreamCall, type UpstreamTarget } from '../upstream.js'
 import {
-  certificationCheck, otpRequestResponseCheck, tokenResponseCheck,
+  certificationCheck, envelopeCheck, otpRequestResponseCheck, tokenResponseCheck,
   type Certification, type TokenResponse
 } from './schemas.js'
 import { TokenCache } from './token-cache.js'
-import { openTarget, sendCall, type EnvelopeAnswer, type UpstreamCall, type UpstreamTarget } from './upstream.js'
 
 /** Options of {@link IamportClient}. */
 export interface IamportClientOptions {
@@ -17,17 +19,17 @@ export interface IamportClientOptions {
   /** REST API secret (`imp_secret`): kept in a private field, never logged or thrown. */
   apiSecret: string
   /** Default `https://api.iamport.kr`; `https://static-api.iamport.kr` for fixed egress IPs. */
-  baseUrl?: string
+  baseUrl?: string | undefined
   /** Sub-merchant tier code (3 upper-case letters or digits), sent as the `Tier` header. */
-  tier?: string
+  tier?: string | undefined
   /** Budget of one upstream request in milliseconds (default 10 000). */
-  timeoutMs?: number
+  timeoutMs?: number | undefined
   /** An undici Dispatcher to send through (Agent, MockAgent, ProxyAgent). Not closed by `close()`. */
-  dispatcher?: Dispatcher
+  dispatcher?: Dispatcher | undefined
   /** Sockets of the client's own pool (default 128). Ignored with `dispatcher`. */
-  connections?: number
+  connections?: number | undefined
   /** imp_uid whitelist (default `^imp_[0-9]{6,20}$`). */
-  impUidPattern?: RegExp | string
+  impUidPattern?: RegExp | string | undefined
 }
 
 /** Input of `POST /certifications/otp/request` (server-driven SMS verification). */
@@ -48,7 +50,23 @@ export interface OtpRequestInput {
   bypass?: string
 }
 
-const TIER_PATTERN = /^[A-Z0-9]{3}$/
+/** The V1 client's own options, beside the transport's. */
+export const v1ClientProperties = {
+  apiKey: NonEmptyString(),
+  apiSecret: NonEmptyString(),
+  tier: Optional(Type.String({ pattern: '^[A-Z0-9]{3}$', errorMessage: 'must be 3 upper-case letters or digits' })),
+  impUidPattern: Optional(Pattern({ errorMessage: 'must be a RegExp or a valid regular expression' }))
+}
+
+const ClientOptionsSchema = Options({ ...transportProperties, ...v1ClientProperties })
+
+/** An answer that is a well-formed V1 envelope; `status` is the HTTP status. */
+interface EnvelopeAnswer {
+  status: number
+  code: number
+  message: string | null | undefined
+  response: unknown
+}
 
 /**
  * Client for the i'mport (PortOne V1) certification API: one keep-alive pool, a shared cached
@@ -67,13 +85,11 @@ export class IamportClient {
   #jsonHeaders: Record<string, string> = {}
 
   constructor (options: IamportClientOptions) {
-    const opts = options ?? {}
-    this.#apiKey = requireString(opts.apiKey, 'apiKey')
-    this.#apiSecret = requireString(opts.apiSecret, 'apiSecret')
-    if (opts.tier !== undefined && !(typeof opts.tier === 'string' && TIER_PATTERN.test(opts.tier))) {
-      throw new InvalidOptionsError('tier must be 3 upper-case letters or digits')
-    }
-    this.#impUidPattern = compilePattern(opts.impUidPattern ?? DEFAULT_IMP_UID_PATTERN, 'impUidPattern')
+    checkOptions(ClientOptionsSchema, options, { root: 'IamportClient' })
+    const opts = options
+    this.#apiKey = opts.apiKey
+    this.#apiSecret = opts.apiSecret
+    this.#impUidPattern = compilePattern(opts.impUidPattern ?? DEFAULT_IMP_UID_PATTERN)
     const { target, ownPool } = openTarget({ ...opts, baseUrl: opts.baseUrl ?? DEFAULT_BASE_URL })
     this.#target = target
     this.#ownPool = ownPool
@@ -88,13 +104,13 @@ export class IamportClient {
 
   /** `GET /certifications/{imp_uid}`: the verification result as i'mport stores it. */
   async getCertification (impUid: string): Promise<Certification> {
-    const path = '/certifications/' + impUidPathSegment(impUid, this.#impUidPattern)
+    const path = '/certifications/' + idPathSegment(impUid, this.#impUidPattern)
     return certificationOf(await this.#authorized({ operation: 'getCertification', method: 'GET', path }))
   }
 
   /** `DELETE /certifications/{imp_uid}`: erases the result at i'mport and returns it. */
   async deleteCertification (impUid: string): Promise<Certification> {
-    const path = '/certifications/' + impUidPathSegment(impUid, this.#impUidPattern)
+    const path = '/certifications/' + idPathSegment(impUid, this.#impUidPattern)
     return certificationOf(await this.#authorized({ operation: 'deleteCertification', method: 'DELETE', path }))
   }
 
@@ -121,7 +137,7 @@ export class IamportClient {
 
   /** `POST /certifications/otp/confirm/{imp_uid}`: confirms the SMS code (none for KCP APP). */
   async confirmOtp (impUid: string, otp?: string): Promise<Certification> {
-    const path = '/certifications/otp/confirm/' + impUidPathSegment(impUid, this.#impUidPattern)
+    const path = '/certifications/otp/confirm/' + idPathSegment(impUid, this.#impUidPattern)
     const body = JSON.stringify(otp === undefined ? {} : { otp })
     return certificationOf(await this.#authorized({ operation: 'confirmOtp', method: 'POST', path, body }))
   }
@@ -172,6 +188,24 @@ export class IamportClient {
     }
     return body === undefined ? this.#plainHeaders : this.#jsonHeaders
   }
+}
+
+/**
+ * Sends one V1 call and returns its envelope, whatever the HTTP status; FST_IAMPORT_UPSTREAM for a
+ * body that is not an envelope.
+ */
+async function sendCall (target: UpstreamTarget, call: UpstreamCall): Promise<EnvelopeAnswer> {
+  const { status, text } = await sendRequest(target, call)
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    throw upstreamError(`HTTP ${status} with a body that is not JSON`, { operation: call.operation, upstreamStatus: status })
+  }
+  if (!envelopeCheck.Check(parsed)) {
+    throw upstreamError(`HTTP ${status} with a body that is not an i'mport envelope`, { operation: call.operation, upstreamStatus: status })
+  }
+  return { status, code: parsed.code, message: parsed.message, response: parsed.response }
 }
 
 function certificationOf (answer: EnvelopeAnswer): Certification {

@@ -1,0 +1,199 @@
+import { Type, type TSchema } from '@sinclair/typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { AgeBasis } from '../age.js'
+import {
+  CERTIFIED_AT_SKEW_SECONDS, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_CERTIFIED_WITHIN_SECONDS, DEFAULT_ISSUED_ID_TTL_SECONDS, DEFAULT_ROUTE_URL
+} from '../constants.js'
+import { InvalidOptionsError } from '../errors.js'
+import { compilePattern } from '../id-path-segment.js'
+import type { Identity } from '../identity.js'
+import type { RouteProfile } from '../provider.js'
+import { guardStore } from '../stores/guard.js'
+import { MemoryStore } from '../stores/memory.js'
+import type { VerificationStore } from '../stores/store.js'
+import { AnyObject, Hook, Literals, Optional, Options, Pattern, PositiveInteger, WithMethods } from './kinds.js'
+
+/** A hook result that may be returned directly or as a promise. */
+export type MaybePromise<T> = T | Promise<T>
+
+/**
+ * Issued ids: the route accepts only verifications this server started, from `POST {url}/prepare`.
+ * V1 issues merchant_uids; V2 issues the identity verification id itself, and is on by default.
+ */
+export interface IssuedIdsOptions {
+  /** Must be `true`: verifications whose id was not issued here are refused. */
+  required: true
+  /** How long an issued id can be used, in seconds (default 1800). */
+  ttlSeconds?: number | undefined
+  /** Who asked for the id, e.g. the session id; the same subject must finish the flow. */
+  subject?: ((request: FastifyRequest) => MaybePromise<string>) | undefined
+}
+
+/** The route schema keys that only document it (OpenAPI); the body and responses are the plugin's. */
+export interface RouteDocumentation {
+  tags?: string[] | undefined
+  summary?: string | undefined
+  description?: string | undefined
+  security?: Array<Record<string, string[]>> | undefined
+  operationId?: string | undefined
+  deprecated?: boolean | undefined
+  hide?: boolean | undefined
+}
+
+/** Options of the verification route (`certifications` plugin option). */
+export interface CertificationsOptions {
+  /** Route URL (default `/certifications`); the prepare route is `${url}/prepare`. */
+  url?: string | undefined
+  /** Minimum age; needs `ageBasis` unless the default (`international`, 만 나이) is meant. */
+  minAge?: number | undefined
+  /** `international` (만 나이, the legal default) or `year` (연 나이, 청소년보호법). */
+  ageBasis?: AgeBasis | undefined
+  /** Host age policy; `false` refuses with FST_IAMPORT_AGE_RESTRICTED. Runs after `minAge`. */
+  checkAge?: ((identity: Identity, request: FastifyRequest) => MaybePromise<boolean>) | undefined
+  /** A truthy result means "this person already has an account" (FST_IAMPORT_DUPLICATE). */
+  findDuplicate?: ((identity: Identity, request: FastifyRequest) => MaybePromise<unknown>) | undefined
+  /** Called last; its result is the 200 body (default `{ verified: true }`). */
+  onVerified?: ((identity: Identity, request: FastifyRequest, reply: FastifyReply) => MaybePromise<unknown>) | undefined
+  /**
+   * Which identity key the hooks need: `'ci'` (default when `findDuplicate` is set), `'di'`, or
+   * `false`. A verification without it is refused with FST_IAMPORT_MISSING_IDENTITY_KEY.
+   */
+  requireIdentityKey?: 'ci' | 'di' | false | undefined
+  /** How old the verification may be, in seconds (default 600; 60 s of clock skew is allowed). */
+  certifiedWithinSeconds?: number | undefined
+  /** Consume each verification once (default `true`); a second use is FST_IAMPORT_REPLAYED. */
+  oneTime?: boolean | undefined
+  /**
+   * Issue ids from `POST {url}/prepare` and accept only those. V1: off unless given. V2: on by
+   * default (`{ required: true }`); `false` turns it off and accepts any well-formed id.
+   */
+  issuedIds?: IssuedIdsOptions | false | undefined
+  /** Where consumed verifications and issued ids live (default: a MemoryStore). */
+  store?: VerificationStore | undefined
+  /**
+   * Whitelist of the body's id, a RegExp or a string (default: the client's pattern, else V1
+   * `^imp_[0-9]{6,20}$`, V2 `^[A-Za-z0-9_-]{1,64}$`). Flags are kept, except `g` and `y`.
+   */
+  idPattern?: RegExp | string | undefined
+  /** Largest accepted body in bytes (default 1024). */
+  bodyLimit?: number | undefined
+  /** Documentation keys of the route schema, for OpenAPI. */
+  schema?: RouteDocumentation | undefined
+  /** Schema of the 200 body that `onVerified` returns, for serialization and OpenAPI. */
+  verifiedResponseSchema?: TSchema | undefined
+  /** Clock for freshness and age (tests); default `() => new Date()`. */
+  now?: (() => Date) | undefined
+}
+
+const Text = (): TSchema => Type.String({ errorMessage: 'must be a string' })
+const Flag = (): TSchema => Type.Boolean({ errorMessage: 'must be a boolean' })
+
+const IssuedIdsSchema = Options({
+  required: Type.Literal(true, { errorMessage: 'must be true (issuedIds: false turns issuing off)' }),
+  ttlSeconds: Optional(PositiveInteger('whole number of seconds')),
+  subject: Optional(Hook())
+})
+
+const DocumentationSchema = Options({
+  tags: Optional(Type.Array(Type.String(), { errorMessage: 'must be an array of strings' })),
+  summary: Optional(Text()),
+  description: Optional(Text()),
+  security: Optional(Type.Array(AnyObject('must be an object'), { errorMessage: 'must be an array of security requirements' })),
+  operationId: Optional(Text()),
+  deprecated: Optional(Flag()),
+  hide: Optional(Flag())
+})
+
+const CertificationsSchema = Options({
+  url: Optional(Type.String({ pattern: '^/', errorMessage: 'must start with /' })),
+  minAge: Optional(Type.Integer({ minimum: 0, maximum: 150, errorMessage: 'must be a whole number of years' })),
+  ageBasis: Optional(Literals(['international', 'year'], "must be 'international' or 'year'")),
+  checkAge: Optional(Hook()),
+  findDuplicate: Optional(Hook()),
+  onVerified: Optional(Hook()),
+  requireIdentityKey: Optional(Type.Union([Type.Literal('ci'), Type.Literal('di'), Type.Literal(false)], { errorMessage: "must be 'ci', 'di' or false" })),
+  certifiedWithinSeconds: Optional(PositiveInteger('whole number of seconds')),
+  oneTime: Optional(Flag()),
+  issuedIds: Optional(Type.Union([Type.Literal(false), IssuedIdsSchema], { errorMessage: 'must be false or { required: true }' })),
+  store: Optional(WithMethods('Store', ['issue', 'consume', 'release'], 'must implement issue, consume and release')),
+  idPattern: Optional(Pattern({ errorMessage: 'must be a RegExp or a valid regular expression' })),
+  bodyLimit: Optional(PositiveInteger('whole number of bytes')),
+  schema: Optional(DocumentationSchema),
+  verifiedResponseSchema: Optional(AnyObject('must be a JSON schema object')),
+  now: Optional(Hook())
+})
+
+/** The `certifications` plugin option, for both generations' plugin schemas. */
+export const certificationsProperty = Optional(Type.Union([
+  Type.Literal(false), Type.String({ pattern: '^/' }), CertificationsSchema
+], { errorMessage: 'must be false, a URL starting with / or an object' }))
+
+/** Route options with defaults applied, once, at registration. */
+export interface RouteSettings {
+  url: string
+  minAge: number | undefined
+  ageBasis: AgeBasis
+  checkAge: CertificationsOptions['checkAge']
+  findDuplicate: CertificationsOptions['findDuplicate']
+  onVerified: CertificationsOptions['onVerified']
+  requireIdentityKey: 'ci' | 'di' | false
+  certifiedWithinSeconds: number
+  /** How long a consumed verification is remembered: past it, the freshness check refuses it anyway. */
+  consumedTtlMs: number
+  /** The store behind one-time use and issued ids, failing closed; `undefined` when neither is on. */
+  store: VerificationStore | undefined
+  issuedIds: { ttlMs: number, subject: (request: FastifyRequest) => MaybePromise<string> } | undefined
+  /** Whitelist of the body's id. */
+  idPattern: RegExp
+  bodyLimit: number
+  schema: RouteDocumentation
+  verifiedResponseSchema: TSchema | undefined
+  now: () => Date
+}
+
+const anonymous = (): string => 'anonymous'
+const systemClock = (): Date => new Date()
+
+/**
+ * Applies the defaults of that API generation to the `certifications` option, already checked
+ * against its schema by the plugin; refuses combinations a schema cannot express.
+ */
+export function routeSettings (input: string | CertificationsOptions | undefined, profile: RouteProfile, clientPattern: RegExp | string | undefined): RouteSettings {
+  const options: CertificationsOptions = typeof input === 'string' ? { url: input } : (input ?? {})
+  const issuedOption = options.issuedIds ?? (profile.issuesByDefault ? { required: true } : false)
+  const issuedIds = issuedOption === false
+    ? undefined
+    : { ttlMs: (issuedOption.ttlSeconds ?? DEFAULT_ISSUED_ID_TTL_SECONDS) * 1000, subject: issuedOption.subject ?? anonymous }
+  const oneTime = options.oneTime ?? true
+  // An issued id is consumed with the verification, so it cannot be re-usable while the verification is.
+  if (!oneTime && issuedIds !== undefined) invalid('certifications.oneTime: false needs issuedIds: false (issued ids are single-use)')
+  const idPattern = compilePattern(options.idPattern ?? clientPattern ?? profile.defaultIdPattern)
+  // Where the issued id is what the browser posts back, a pattern that refuses it would refuse everyone.
+  if (profile.postsIssuedId && issuedIds !== undefined && !idPattern.test(profile.issue())) {
+    invalid(`certifications.idPattern must accept the issued ${profile.issuedName}`)
+  }
+  const certifiedWithinSeconds = options.certifiedWithinSeconds ?? DEFAULT_CERTIFIED_WITHIN_SECONDS
+  const store = oneTime || issuedIds !== undefined ? (options.store ?? new MemoryStore()) : undefined
+  return {
+    url: options.url ?? DEFAULT_ROUTE_URL,
+    minAge: options.minAge,
+    ageBasis: options.ageBasis ?? 'international',
+    checkAge: options.checkAge,
+    findDuplicate: options.findDuplicate,
+    onVerified: options.onVerified,
+    requireIdentityKey: options.requireIdentityKey ?? (options.findDuplicate === undefined ? false : 'ci'),
+    certifiedWithinSeconds,
+    consumedTtlMs: (certifiedWithinSeconds + 2 * CERTIFIED_AT_SKEW_SECONDS) * 1000,
+    store: store === undefined ? undefined : guardStore(store),
+    issuedIds,
+    idPattern,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
+    schema: options.schema ?? {},
+    verifiedResponseSchema: options.verifiedResponseSchema,
+    now: options.now ?? systemClock
+  }
+}
+
+function invalid (message: string): never {
+  throw new InvalidOptionsError(message)
+}

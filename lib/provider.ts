@@ -1,0 +1,55 @@
+import type { TSchema } from '@sinclair/typebox'
+import type { IamportEnvironment } from './environment.js'
+import type { Identity } from './identity.js'
+
+/** Which API the plugin talks to: i'mport (PortOne V1) or PortOne V2 identity verification. */
+export type ApiVersion = 'v1' | 'v2'
+
+/**
+ * What the verification route needs to know of an API generation. Everything else (checks,
+ * store, hooks, answers) is shared, so the route never asks which generation it serves.
+ */
+export interface RouteProfile {
+  /** Body field carrying the id: `imp_uid` (V1) or `identityVerificationId` (V2). */
+  idField: string
+  /** Whitelist of the body's id unless the host sets one. */
+  defaultIdPattern: string
+  /** Field of the `POST {url}/prepare` answer. */
+  issuedField: string
+  /** Whether `POST {url}/prepare` and binding are on unless the host turns them off. */
+  issuesByDefault: boolean
+  /** The issued id is the verification id the browser posts back (V2), so the id pattern must accept it. */
+  postsIssuedId: boolean
+  /** A new unguessable id for `POST {url}/prepare`: 128 random bits, alphanumeric. */
+  issue: () => string
+  /** Key of the id in the route's log line. */
+  logKey: string
+  /** What the issued ids are called in messages. */
+  issuedName: string
+}
+
+/** Fetches what upstream holds for the id and returns its Identity (FST_IAMPORT_NOT_CERTIFIED unless it completed). */
+export type FetchIdentity = (id: string, clock: () => Date) => Promise<Identity>
+
+/** The client a provider builds: closed with the app. */
+export interface ProviderClient {
+  close: () => Promise<void>
+}
+
+/**
+ * One API generation, everything that differs between V1 and V2 in one module: its plugin options,
+ * building its client from them and the environment, its decorator, and the route profile.
+ */
+export interface Provider<Options, Client extends ProviderClient> {
+  /** Name of the decorator holding the client: `iamport` (V1) or `portone` (V2). */
+  decorator: string
+  /** Schema of the plugin options of this generation. */
+  optionsSchema: TSchema
+  route: RouteProfile
+  /** The client, from the options and, where an option is absent, the environment. */
+  createClient (options: Options, environment: IamportEnvironment): Client
+  /** The client's id whitelist option, the default of the route's. */
+  clientIdPattern (options: Options): RegExp | string | undefined
+  /** "Fetch and normalize" with this client. */
+  fetcher (client: Client): FetchIdentity
+}

@@ -1,0 +1,106 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { meetsMinAge } from './age.js'
+import { CERTIFIED_AT_SKEW_SECONDS } from './constants.js'
+import {
+  AgeRestrictedError, DuplicateError, HookFailedError, MerchantMismatchError, MissingIdentityKeyError,
+  NotCertifiedError, ReplayedError, StaleCertificationError
+} from './errors.js'
+import type { Identity } from './identity.js'
+import type { RouteSettings } from './options/route.js'
+import type { FetchIdentity } from './provider.js'
+import type { Consumption } from './stores/store.js'
+
+/** One verification, from the posted id to the 200 body, or a thrown documented error. */
+export type Verify = (id: string, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
+
+const VERIFIED = { verified: true } as const
+
+/** The verification flow of one route, with its settings bound once: the same for V1 and V2. */
+export function verifier (fetchIdentity: FetchIdentity, settings: RouteSettings, purpose: string): Verify {
+  const { store, minAge, ageBasis, checkAge, findDuplicate, onVerified, requireIdentityKey, now } = settings
+
+  return async function verify (id, request, reply) {
+    const identity = await fetchIdentity(id, now)
+    const at = now()
+    checkVerification(identity, id, settings.certifiedWithinSeconds, at)
+    const consumption = store === undefined ? undefined : await consume(identity, id, request, settings, purpose)
+
+    // Policy refusals below burn the verification (it was judged); a hook that throws releases it.
+    if (requireIdentityKey !== false && identity[requireIdentityKey] === undefined) throw new MissingIdentityKeyError()
+    if (minAge !== undefined && !meetsMinAge(identity.birthday, minAge, ageBasis, at)) throw new AgeRestrictedError()
+    let result: unknown = VERIFIED
+    try {
+      if (checkAge !== undefined && await checkAge(identity, request) !== true) throw new AgeRestrictedError()
+      if (findDuplicate !== undefined && await findDuplicate(identity, request)) throw new DuplicateError()
+      if (onVerified !== undefined) result = (await onVerified(identity, request, reply)) ?? VERIFIED
+    } catch (err) {
+      throw await hookFailure(err, consumption, settings)
+    }
+    return result
+  }
+}
+
+/**
+ * Built-in checks on what upstream answered, in the SPEC's order (completion was checked while
+ * fetching): the answer is for the id asked about, and fresh. An unknown time is the epoch: stale.
+ */
+function checkVerification (identity: Identity, id: string, withinSeconds: number, now: Date): void {
+  if (identity.verificationId !== id) throw new NotCertifiedError()
+  const certifiedAt = identity.certifiedAt.getTime() / 1000
+  const nowSeconds = now.getTime() / 1000
+  if (certifiedAt <= 0 ||
+      nowSeconds - certifiedAt > withinSeconds + CERTIFIED_AT_SKEW_SECONDS ||
+      certifiedAt - nowSeconds > CERTIFIED_AT_SKEW_SECONDS) {
+    throw new StaleCertificationError()
+  }
+}
+
+/** One-time consumption, bound to the issued id (V1 merchant_uid, V2 the id itself) when enabled. */
+async function consume (identity: Identity, id: string, request: FastifyRequest, settings: RouteSettings, purpose: string): Promise<Consumption> {
+  const consumption: Consumption = { verificationId: id, ttlMs: settings.consumedTtlMs }
+  if (settings.issuedIds !== undefined) {
+    const requestId = identity.requestId
+    const subject = await subjectOf(request, settings, purpose)
+    if (requestId === undefined || subject === undefined) throw new MerchantMismatchError()
+    consumption.issued = { requestId, subject }
+  }
+  const result = await settings.store!.consume(consumption)
+  if (result === 'replayed') throw new ReplayedError()
+  if (result === 'not-issued') throw new MerchantMismatchError()
+  return consumption
+}
+
+/**
+ * What a throwing hook becomes. Refusals of the package (age, duplicate) and Fastify-style errors
+ * with a 4xx status keep their meaning and burn the verification; anything else is a server-side
+ * failure: the verification is released so the person can retry, and the error becomes
+ * FST_IAMPORT_HOOK_FAILED unless it already carries a 5xx status (its message is the host's own).
+ */
+async function hookFailure (err: unknown, consumption: Consumption | undefined, settings: RouteSettings): Promise<unknown> {
+  const statusCode = (err as { statusCode?: unknown } | null)?.statusCode
+  const isHttpError = typeof statusCode === 'number' && statusCode >= 400 && statusCode <= 599
+  if (isHttpError && statusCode < 500) return err
+  if (consumption !== undefined) {
+    try {
+      await settings.store!.release(consumption)
+    } catch {
+      // The verification stays consumed: the person verifies again; the hook's failure is what matters.
+    }
+  }
+  return isHttpError ? err : new HookFailedError()
+}
+
+/**
+ * Who an issued id belongs to, bound to this route (its purpose): an id issued by a sign-up route
+ * is refused by a recovery route sharing the store. `undefined` when the host's `subject` gave no
+ * non-empty string; a `subject` that throws is FST_IAMPORT_HOOK_FAILED, its message never sent.
+ */
+export async function subjectOf (request: FastifyRequest, settings: RouteSettings, purpose: string): Promise<string | undefined> {
+  let subject: unknown
+  try {
+    subject = await settings.issuedIds!.subject(request)
+  } catch {
+    throw new HookFailedError()
+  }
+  return typeof subject === 'string' && subject !== '' ? `${purpose}\u0000${subject}` : undefined
+}
