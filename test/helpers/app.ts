@@ -9,16 +9,22 @@ import { createFakeIamport, type FakeIamport } from '../../lib/testing/index.js'
 /** Every log line any test app wrote, for the log-hygiene test. */
 export const allLogLines: string[] = []
 
-/** Values that must never reach a log line: secrets, tokens and every seeded personal value. */
+/**
+ * Values that must never reach a log line: secrets, tokens and every seeded personal value. Every
+ * suite records into it (through {@link recordSensitive}) and ends with suite-checks.ts's
+ * `assertNoSensitiveLogLines`.
+ */
 export const sensitiveValues = new Set<string>()
+
+/** Records every non-empty string among `values` as sensitive; anything else is skipped. */
+export function recordSensitive (...values: unknown[]): void {
+  for (const value of values) if (typeof value === 'string' && value.length > 0) sensitiveValues.add(value)
+}
 
 /** Seeds a certification and remembers its personal values as sensitive. */
 export function seed (fake: FakeIamport, partial: Parameters<FakeIamport['seedCertification']>[0] = {}): Certification {
   const record = fake.seedCertification(partial)
-  for (const key of ['name', 'birthday', 'phone', 'unique_key', 'unique_in_site'] as const) {
-    const value = record[key]
-    if (typeof value === 'string' && value.length > 0) sensitiveValues.add(value)
-  }
+  recordSensitive(record.name, record.birthday, record.phone, record.unique_key, record.unique_in_site)
   return record
 }
 
@@ -73,9 +79,9 @@ export async function startApp (t: Test, certifications?: false | string | Certi
   const { app, logs, post } = await listen(t, async (app) => {
     await app.register(fastifyIamport, { apiKey: upstream.apiKey, apiSecret: upstream.apiSecret, baseUrl: upstream.url, certifications, ...options })
   })
-  sensitiveValues.add(upstream.apiSecret)
+  recordSensitive(upstream.apiSecret)
   t.teardown(async () => {
-    for (const token of upstream.issuedTokens()) sensitiveValues.add(token)
+    recordSensitive(...upstream.issuedTokens())
     if (fake === undefined) await upstream.close()
   })
   return { app, fake: upstream, logs, post, verify: (impUid, headers) => post('/certifications', { imp_uid: impUid }, 'application/json', headers) }

@@ -77,8 +77,10 @@ export function scanLogLines (): void {
 }
 
 /**
- * The check of test/route.test.ts's last test: no captured log line contains a seeded personal
- * value, the secret or a token (added by startApp's teardown, so run it after the apps closed).
+ * The last test of every suite that captures logs: no captured log line contains a value recorded
+ * in `sensitiveValues` (seeded personal values, secrets, and tokens, which startApp records at
+ * teardown, so run it after the apps closed). Lines and values accumulate over the whole file, and
+ * `minimums` guards against a vacuous pass.
  */
 export function assertNoSensitiveLogLines (t: Test, minimums: { lines: number, values: number }): void {
   scanLogLines()
