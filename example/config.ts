@@ -1,10 +1,15 @@
 /** The example's configuration: environment variables read through @fastify/env. */
+import { isIP } from 'node:net'
 
 /**
  * Dev-only pepper for the CI hash. Anyone who knows it can link a CI to your users table, so a
  * real deployment sets its own secret `CI_PEPPER` (and keeps it: changing it orphans every account).
  */
 export const DEV_CI_PEPPER = 'dev-only-ci-pepper--never-use-in-production'
+
+/** Why production mode refuses to start on the dev pepper (unset `CI_PEPPER`, or set to the public value). */
+export const PRODUCTION_PEPPER_REQUIRED = 'Production mode needs your own CI_PEPPER (the dev-only default is public): ' +
+  'generate one with `openssl rand -hex 32`, set CI_PEPPER to it, and keep it (every account\'s key depends on it)'
 
 /** Where the users database lives unless `DATABASE_FILE` says otherwise (relative to the working directory). */
 export const DEFAULT_DATABASE_FILE = 'example/data/example.sqlite'
@@ -38,6 +43,12 @@ export interface ExampleConfig {
   PORT: number
   DATABASE_FILE: string
   CI_PEPPER: string
+  /**
+   * Fastify's `trustProxy`, for a TLS-terminating proxy in front of the app: unset (trust nothing),
+   * `true`, or a comma-separated list of the proxy's addresses and CIDRs. Read before the
+   * Fastify instance is built (see {@link trustProxyOption}); kept here as given.
+   */
+  TRUST_PROXY?: string
 }
 
 /** The @fastify/env schema (a fresh object each time: env-schema edits the one it is given). */
@@ -58,7 +69,8 @@ export function configSchema (): Record<string, unknown> {
       PORT: { type: 'integer', minimum: 0, maximum: 65535, default: DEFAULT_PORT },
       DATABASE_FILE: { type: 'string', minLength: 1, default: DEFAULT_DATABASE_FILE },
       // 32 characters at least: the pepper is what keeps a leaked users table from being linked by CI.
-      CI_PEPPER: { type: 'string', minLength: 32, default: DEV_CI_PEPPER }
+      CI_PEPPER: { type: 'string', minLength: 32, default: DEV_CI_PEPPER },
+      TRUST_PROXY: { type: 'string' }
     }
   }
 }
@@ -111,6 +123,53 @@ function v2Mode (config: ExampleConfig): ExampleMode {
   return 'production'
 }
 
+/**
+ * The environment without its empty (or blank) variables, so that `CI_PEPPER=` or `PORT=` means
+ * unset, with the default, as the README says, instead of failing validation or meaning port 0.
+ */
+export function withoutBlanks (environment: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(environment).filter(([, value]) => typeof value !== 'string' || value.trim() !== ''))
+}
+
 export function isSet (value: string | undefined): value is string {
   return value !== undefined && value.trim() !== ''
+}
+
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+/**
+ * `TRUST_PROXY` as Fastify's `trustProxy` option. Unset, empty or `false`: `false`, and
+ * `request.protocol` is `https` only when TLS ends in Node. Otherwise a comma-separated list of the
+ * proxy's addresses or CIDRs (`loopback`, `linklocal` and `uniquelocal` name the usual ranges):
+ * `X-Forwarded-Proto` is then believed only from those peers. `true` believes every peer, so only
+ * when nothing but the proxy can reach the app. A hop count is refused: Fastify 5 cannot tell from
+ * it which peer to believe and trusts nothing, so it would silently leave the cookie without Secure.
+ */
+export function trustProxyOption (value: unknown): boolean | string {
+  if (value === undefined || value === null) return false
+  if (typeof value !== 'string') throw new Error('TRUST_PROXY must be a string')
+  const text = value.trim()
+  if (text === '' || text === 'false') return false
+  if (text === 'true') return true
+  if (/^[0-9]+$/.test(text)) {
+    throw new Error(`TRUST_PROXY=${text}: a hop count is not supported (Fastify then trusts no peer); ${TRUST_PROXY_FORMS}`)
+  }
+  const entries = text.split(',').map((entry) => entry.trim())
+  const invalid = entries.filter((entry) => !PROXY_RANGE_NAMES.has(entry) && !isAddressOrCidr(entry))
+  if (invalid.length > 0) {
+    throw new Error(`TRUST_PROXY: not an address, CIDR or range name: ${invalid.map((entry) => JSON.stringify(entry)).join(', ')}; ${TRUST_PROXY_FORMS}`)
+  }
+  return entries.join(',')
+}
+
+const TRUST_PROXY_FORMS = "give the proxy's addresses or CIDRs (for example 127.0.0.1 or 10.0.0.0/8,loopback), or true"
+
+function isAddressOrCidr (entry: string): boolean {
+  const slash = entry.indexOf('/')
+  const address = slash === -1 ? entry : entry.slice(0, slash)
+  const family = isIP(address)
+  if (family === 0) return false
+  if (slash === -1) return true
+  const bits = entry.slice(slash + 1)
+  return /^[0-9]{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128)
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { OUTCOME_MESSAGES } from './messages.js'
 import type { ExampleApiVersion, ExampleMode } from './config.js'
 
@@ -197,6 +198,47 @@ const SCRIPT = `
   }
 })()
 `
+
+/** A CSP hash source for an inline element's exact text. */
+function cspHash (source: string): string {
+  return `'sha256-${createHash('sha256').update(source).digest('base64')}'`
+}
+
+/** The page's one inline script and one inline style, as CSP sources (the page itself is static, so hashes serve). */
+const SCRIPT_HASH = cspHash(SCRIPT)
+const STYLE_HASH = cspHash(STYLE)
+
+/**
+ * The page's Content-Security-Policy. Everything starts from `default-src 'none'`; what is
+ * allowed back is what the page uses:
+ *
+ * - scripts: the inline script (by hash) and, in production mode, the vendor SDK's origin. The
+ *   JSON config block is data (`type="application/json"`), never executed, so it needs nothing;
+ * - its inline style (by hash);
+ * - `fetch` to this origin only (`/certifications/prepare`, `/certifications`). The sandbox window
+ *   is a pop-up the page navigates to the fake server and hears from by `postMessage`: neither is
+ *   a fetch or a frame, so the fake's origin needs no entry (its window sends its own CSP);
+ * - no plugins, no `<base>`, no form posts, and no framing by anyone (`frame-ancestors 'none'`).
+ *
+ * In production the vendor SDK runs in the page and opens its verification UI, which goes on to
+ * the carrier's and PG's pages on hosts that vary by channel. So frames, the SDK's own requests,
+ * form posts, images and inline styles are allowed on any https origin there; scripts stay limited
+ * to this page's own and the SDK's origin, which is what keeps an injection from running.
+ */
+export function contentSecurityPolicy (settings: PageSettings): string {
+  const sdkOrigin = new URL(settings.apiVersion === 'v2' ? PORTONE_SDK_URL : IAMPORT_SDK_URL).origin
+  const production = settings.mode === 'production'
+  return [
+    "default-src 'none'",
+    `script-src ${SCRIPT_HASH}${production ? ` ${sdkOrigin}` : ''}`,
+    production ? "style-src 'unsafe-inline' https:" : `style-src ${STYLE_HASH}`,
+    production ? "connect-src 'self' https:" : "connect-src 'self'",
+    ...(production ? ['frame-src https:', "img-src 'self' https: data:"] : []),
+    production ? 'form-action https:' : "form-action 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'"
+  ].join('; ')
+}
 
 /** JSON that is safe inside a `<script type="application/json">` element. */
 function scriptJson (value: unknown): string {

@@ -1,5 +1,13 @@
 import { buildExampleApp } from './app.js'
 
+/** Why the app could not listen, naming the variable to change. */
+function listenFailure (err: NodeJS.ErrnoException, host: string, port: number): string {
+  if (err.code === 'EADDRINUSE') return `Port ${port} is in use on ${host}; set PORT to another port (for example PORT=${port === 65535 ? 3000 : port + 1} npm run example)`
+  if (err.code === 'EACCES') return `Port ${port} needs privileges this process does not have; set PORT to a port above 1023`
+  if (err.code === 'EADDRNOTAVAIL') return `HOST ${host} is not an address of this machine; set HOST to one (for example 127.0.0.1)`
+  return `Cannot start the example: cannot listen on ${host}:${port}: ${err.message}`
+}
+
 // `npm run example`: the example host app on http://HOST:PORT (default http://127.0.0.1:3000).
 // `PORTONE_API_VERSION=v2 npm run example`: the same app on PortOne V2.
 const { app, config, apiVersion, mode, sandbox, sandboxV2 } = await buildExampleApp(process.env, {
@@ -16,7 +24,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
-const address = await app.listen({ host: config.HOST, port: config.PORT })
+const address = await app.listen({ host: config.HOST, port: config.PORT }).catch(async (err: NodeJS.ErrnoException) => {
+  // One line that says what to change, not a stack trace.
+  console.error(listenFailure(err, config.HOST, config.PORT))
+  await app.close().catch(() => {})
+  process.exit(1)
+})
 const url = new URL(address)
 if (config.HOST === '0.0.0.0' || config.HOST === '::') url.hostname = '127.0.0.1'
 console.log(`\nfastify-iamport example (${apiVersion === 'v2' ? 'PortOne V2' : "i'mport V1"}, ${mode} mode) at ${url.origin}/`)

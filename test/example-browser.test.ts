@@ -1,10 +1,13 @@
 import t from 'tap'
 import { createHash } from 'node:crypto'
 import { copyFile, mkdir } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { chromium, type Browser, type Page, type Request } from 'playwright-core'
 import { IamportClient } from '../lib/v1/client.js'
 import { PortOneV2Client } from '../lib/v2/client.js'
 import { OUTCOME_MESSAGES } from '../example/messages.js'
+import { SESSION_COOKIE } from '../example/session.js'
 import { birthdayForYearAge, sandboxCi, startExample, type Person, type RunningExample } from './helpers/example.js'
 
 // The example, driven end to end in Debian's Chromium: the page, the sandbox window served by the
@@ -23,9 +26,22 @@ const browser: Browser = await chromium.launch({
 })
 t.teardown(() => browser.close())
 
-/** A tab on the example's page, in a fresh browser context; script errors land in `errors`. */
+// Every document of a context (the page, the about:blank pop-up, the sandbox window) records the
+// CSP violations it sees in window.__cspViolations; the console reports them too.
+const RECORD_CSP_VIOLATIONS = `window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', function (event) {
+  window.__cspViolations.push(event.violatedDirective + ' ' + event.blockedURI)
+})`
+
+/** What a document's CSP blocked so far. */
+function cspViolations (page: Page): Promise<string[]> {
+  return page.evaluate('window.__cspViolations') as Promise<string[]>
+}
+
+/** A tab on the example's page, in a fresh browser context; script errors (CSP violations included) land in `errors`. */
 async function openPage (url: string, errors: string[]): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 760, height: 640 }, locale: 'ko-KR' })
+  await context.addInitScript({ content: RECORD_CSP_VIOLATIONS })
   const page = await context.newPage()
   page.setDefaultTimeout(15_000)
   page.on('pageerror', (err) => errors.push(err.message))
@@ -113,13 +129,23 @@ t.test('the page: one button, sandbox badge, no outcome yet', async (t) => {
   t.equal(await page.locator('#outcome').isVisible(), false)
 })
 
+/** The example's session cookie in a tab's context. */
+async function sessionCookie (page: Page): Promise<string | undefined> {
+  return (await page.context().cookies()).find((cookie) => cookie.name === SESSION_COOKIE)?.value
+}
+
 t.test('an adult signs up and sees the welcome', async (t) => {
+  const before = await sessionCookie(page)
+  t.ok(before, 'the page gave the tab a session')
   const outcome = await verifyAs(adult, 'welcome')
   t.equal(outcome.key, 'WELCOME')
   t.match(outcome.text, '홍길동님, 환영합니다! 가입이 완료되었습니다.')
   t.match(outcome.text, 'Welcome, 홍길동! Your account has been created.')
   t.equal(await page.locator('#outcome').getAttribute('class'), 'success')
   t.equal(example.users.count(), 1)
+  const after = await sessionCookie(page)
+  t.ok(after)
+  t.not(after!.split('.')[0], before!.split('.')[0], 'the sign-up rotated the session: the browser holds a new id (the next flows run on it)')
   if (process.env.UPDATE_DOCS_SCREENSHOT === '1') {
     await mkdir('docs', { recursive: true })
     await copyFile(`${SCREENSHOTS}/welcome.png`, 'docs/example-welcome.png')
@@ -178,8 +204,33 @@ t.test('cancelling in the verification window says so', async (t) => {
   t.match(outcome.text, 'The verification was cancelled.')
 })
 
-t.test('the page ran without script errors', async (t) => {
-  t.same(pageErrors, [])
+t.test('the page ran without script errors, and its CSP blocked nothing', async (t) => {
+  t.same(pageErrors, [], 'no script error, no CSP violation in the console')
+  t.same(await cspViolations(page), [], 'no securitypolicyviolation event')
+})
+
+t.test('the CSP is in force: an injected inline script does not run, and another site cannot frame the page', async (t) => {
+  const errors: string[] = []
+  const probe = await openPage(example.url, errors)
+  t.teardown(() => probe.context().close())
+  t.same(await cspViolations(probe), [], 'the page loads clean')
+  await probe.evaluate("(function () { var s = document.createElement('script'); s.textContent = 'window.__injected = true'; document.body.appendChild(s) })()")
+  t.equal(await probe.evaluate('window.__injected'), undefined, 'the injected script did not run')
+  t.same(await cspViolations(probe), ['script-src-elem inline'])
+  t.match(errors, [/violates the following Content Security Policy directive 'script-src/])
+
+  // Another origin that puts the page in an iframe gets Chromium's error page in it.
+  const site = createServer((_request, response) => {
+    response.setHeader('content-type', 'text/html; charset=utf-8')
+    response.end(`<!DOCTYPE html><title>framer</title><iframe src="${example.url}/"></iframe>`)
+  })
+  await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => site.close(() => resolve())))
+  const framer = await probe.context().newPage()
+  const refused = framer.waitForEvent('console', { predicate: (message) => /frame-ancestors 'none'/.test(message.text()) })
+  await framer.goto(`http://127.0.0.1:${(site.address() as AddressInfo).port}/`)
+  t.match((await refused).text(), `Framing '${example.url}/' violates the following Content Security Policy directive: "frame-ancestors 'none'"`)
+  t.same(framer.frames().slice(1).map((frame) => frame.url()), ['chrome-error://chromewebdata/'], 'the frame holds an error page, not the sign-up page')
 })
 
 t.test('V2 (PORTONE_API_VERSION=v2): an adult signs up and sees the welcome; cancel says so', async (t) => {
@@ -211,5 +262,6 @@ t.test('V2 (PORTONE_API_VERSION=v2): an adult signs up and sees the welcome; can
   const cancelled = await verifyAs('cancel', 'v2-cancelled', tab)
   t.equal(cancelled.key, 'CANCELLED', 'a resolved { code, message } is a cancel')
   t.equal(cancelled.sentImpUid, undefined, 'nothing posted')
-  t.same(errors, [])
+  t.same(errors, [], 'no script error, no CSP violation in the console')
+  t.same(await cspViolations(v2Page), [], 'no securitypolicyviolation event')
 })

@@ -1,16 +1,22 @@
 import t, { type Test } from 'tap'
-import { readFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import Database from 'better-sqlite3'
 import * as errors from '../lib/errors.js'
 import { createFakeIamport, createFakePortOneV2 } from '../lib/testing/index.js'
 import { buildExampleApp, MIN_AGE } from '../example/app.js'
-import { DEV_CI_PEPPER } from '../example/config.js'
+import { DEV_CI_PEPPER, PRODUCTION_PEPPER_REQUIRED, trustProxyOption } from '../example/config.js'
 import { messageFor, OUTCOME_MESSAGES } from '../example/messages.js'
+import { IAMPORT_SDK_URL, PORTONE_SDK_URL } from '../example/page.js'
 import { readCookie, SESSION_COOKIE, sessionOf } from '../example/session.js'
 import { ciKey, openUserStore } from '../example/users.js'
 import {
-  birthdayForYearAge, BrowserSession, sandboxCi, seedSandbox, seedVerification, startExample, TEST_PEPPER, type Person, type RunningExample
+  birthdayForYearAge, BrowserSession, runExampleServer, sandboxCi, seedSandbox, seedVerification, startExample, TEST_PEPPER,
+  type Person, type RunningExample
 } from './helpers/example.js'
 
 const adult: Person = { name: '홍길동', birthday: '1990-01-01', phone: '01012345678' }
@@ -72,6 +78,86 @@ t.test('GET / in V2 sandbox mode: the page speaks V2 and opens the fake PortOne 
   const sandboxWindow = await fetch(`${example.sandboxV2!.url}/sandbox/identity-verification?identityVerificationId=iv0123`)
   t.equal(sandboxWindow.status, 200)
   t.match(await sandboxWindow.text(), 'data-api="v2" data-request-id="iv0123"')
+})
+
+/** The CSP hash source of an inline element's text, the way a browser computes it. */
+function hashSource (text: string): string {
+  return `'sha256-${createHash('sha256').update(text).digest('base64')}'`
+}
+
+/** A CSP header as directive name -> its sources. */
+function directives (policy: string | null): Map<string, string[]> {
+  const parsed = new Map<string, string[]>()
+  for (const directive of String(policy).split(';')) {
+    const [name, ...sources] = directive.trim().split(/\s+/)
+    if (name !== undefined && name !== '') parsed.set(name, sources)
+  }
+  return parsed
+}
+
+t.test('the page is sent with a CSP that allows exactly its own script and style, and no framing', async (t) => {
+  const example = await startExample(t)
+  const answer = await new BrowserSession(example.url).request('GET', '/')
+  const page = answer.body as string
+  t.equal(answer.headers.get('x-frame-options'), 'DENY', 'for browsers without frame-ancestors')
+  t.equal(answer.headers.get('x-content-type-options'), 'nosniff')
+  const policy = directives(answer.headers.get('content-security-policy'))
+  t.same(policy.get('frame-ancestors'), ["'none'"], 'nobody may frame the page')
+
+  // The inline script and style are allowed by their hashes, and nothing else is.
+  const inlineScripts = [...page.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((match) => match[1]!)
+  const inlineStyles = [...page.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((match) => match[1]!)
+  t.equal(inlineScripts.length, 1)
+  t.equal(inlineStyles.length, 1)
+  t.same(Object.fromEntries(policy), {
+    'default-src': ["'none'"],
+    'script-src': [hashSource(inlineScripts[0]!)],
+    'style-src': [hashSource(inlineStyles[0]!)],
+    'connect-src': ["'self'"],
+    'form-action': ["'none'"],
+    'base-uri': ["'none'"],
+    'frame-ancestors': ["'none'"]
+  }, 'sandbox: no SDK origin, no unsafe-inline, fetch to this origin only')
+  t.notMatch(page, / on[a-z]+=/, 'no inline event handlers (the CSP would block them)')
+
+  // V2 sandbox: the same policy (the page's script is the same for both generations).
+  const v2 = await startExample(t, { PORTONE_API_VERSION: 'v2' })
+  const v2Answer = await new BrowserSession(v2.url, 'v2').request('GET', '/')
+  t.equal(v2Answer.headers.get('content-security-policy'), answer.headers.get('content-security-policy'))
+
+  // Everything else the app answers (JSON, 404) allows nothing and cannot be framed either.
+  for (const [method, path] of [['POST', '/certifications/prepare'], ['POST', '/certifications'], ['GET', '/nowhere']] as const) {
+    const other = await new BrowserSession(example.url).request(method, path, method === 'POST' && path === '/certifications' ? {} : undefined)
+    t.equal(other.headers.get('content-security-policy'), "default-src 'none'; frame-ancestors 'none'", `${method} ${path}`)
+    t.equal(other.headers.get('x-frame-options'), 'DENY', `${method} ${path}`)
+  }
+})
+
+t.test('production pages allow the vendor SDK\'s origin for scripts, and still no framing', async (t) => {
+  const iamport = await createFakeIamport()
+  const portone = await createFakePortOneV2()
+  t.teardown(() => Promise.all([iamport.close(), portone.close()]))
+  const v1 = await startExample(t, {
+    IAMPORT_API_KEY: iamport.apiKey, IAMPORT_API_SECRET: iamport.apiSecret, IAMPORT_MERCHANT_CODE: 'imp12345678', IAMPORT_BASE_URL: iamport.url
+  })
+  const v2 = await startExample(t, {
+    PORTONE_API_VERSION: 'v2', PORTONE_API_SECRET: portone.apiSecret, PORTONE_STORE_ID: portone.storeId, PORTONE_CHANNEL_KEY: 'channel-key-0123', PORTONE_BASE_URL: portone.url
+  })
+  for (const [example, sdk, other] of [[v1, IAMPORT_SDK_URL, PORTONE_SDK_URL], [v2, PORTONE_SDK_URL, IAMPORT_SDK_URL]] as const) {
+    const answer = await new BrowserSession(example.url, example.apiVersion).request('GET', '/')
+    const page = answer.body as string
+    const policy = directives(answer.headers.get('content-security-policy'))
+    const inlineScript = /<script>([\s\S]*?)<\/script>/.exec(page)![1]!
+    t.same(policy.get('script-src'), [hashSource(inlineScript), new URL(sdk).origin], `${example.apiVersion}: the page's script and ${new URL(sdk).origin}`)
+    t.match(page, `<script src="${sdk}"></script>`)
+    t.notOk(policy.get('script-src')!.includes(new URL(other).origin), 'not the other generation\'s SDK')
+    t.same(policy.get('default-src'), ["'none'"])
+    t.same(policy.get('object-src'), undefined, "plugins fall back to default-src 'none'")
+    t.same(policy.get('base-uri'), ["'none'"])
+    t.same(policy.get('frame-ancestors'), ["'none'"])
+    t.same(policy.get('frame-src'), ['https:'], 'the SDK\'s verification window and the pages it goes on to')
+    t.equal(answer.headers.get('x-frame-options'), 'DENY')
+  }
 })
 
 /** One API generation of the example, for the flows that must behave the same in both. */
@@ -376,8 +462,10 @@ t.test('configuration: the dev pepper warns; half or weak settings are refused b
   t.match(await refused({ PORTONE_API_SECRET: 'secret' }), 'PORTONE_API_SECRET: PortOne V2 settings; set PORTONE_API_VERSION=v2')
   t.match(await refused({ PORTONE_API_VERSION: 'v1', PORTONE_CHANNEL_KEY: 'channel-key-1' }), 'PORTONE_CHANNEL_KEY: PortOne V2 settings')
   t.match(await refused({ PORT: 'eighty' }), 'PORT')
+  t.match(await refused({ TRUST_PROXY: '2' }), 'TRUST_PROXY=2: a hop count is not supported')
+  t.match(await refused({ TRUST_PROXY: '10.0.0.1, proxy.internal, 10.0.0.0/33' }), 'TRUST_PROXY: not an address, CIDR or range name: "proxy.internal", "10.0.0.0/33"')
 
-  const blank = await buildExampleApp({ DATABASE_FILE: ':memory:', CI_PEPPER: TEST_PEPPER, IAMPORT_API_KEY: ' ', IAMPORT_API_SECRET: '' })
+  const blank = await buildExampleApp({ DATABASE_FILE: ':memory:', CI_PEPPER: TEST_PEPPER, IAMPORT_API_KEY: ' ', IAMPORT_API_SECRET: '', PORT: '', HOST: '' })
   t.teardown(() => blank.app.close())
   t.equal(blank.mode, 'sandbox', 'empty variables count as unset')
   t.equal(blank.apiVersion, 'v1', 'V1 unless PORTONE_API_VERSION=v2')
@@ -463,3 +551,136 @@ t.test('the session cookie helpers', async (t) => {
     t.not(probe.cookie, first)
   }
 })
+
+t.test('production mode refuses to start without its own CI_PEPPER, by name, with how to make one', async (t) => {
+  const iamport = { IAMPORT_API_KEY: 'key', IAMPORT_API_SECRET: 'secret', IAMPORT_MERCHANT_CODE: 'imp12345678' }
+  const portone = { PORTONE_API_VERSION: 'v2', PORTONE_API_SECRET: 'secret', PORTONE_STORE_ID: 'store-1', PORTONE_CHANNEL_KEY: 'channel-key-1' }
+  t.match(PRODUCTION_PEPPER_REQUIRED, /CI_PEPPER.*`openssl rand -hex 32`/)
+  const dir = await mkdtemp(join(tmpdir(), 'iamport-example-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const databaseFile = join(dir, 'users.sqlite')
+  for (const production of [iamport, portone]) {
+    for (const pepper of [undefined, '', DEV_CI_PEPPER]) {
+      await t.rejects(buildExampleApp({ DATABASE_FILE: databaseFile, CI_PEPPER: pepper, ...production }), { message: PRODUCTION_PEPPER_REQUIRED },
+        `${production === portone ? 'V2' : 'V1'}, CI_PEPPER ${pepper === undefined ? 'unset' : JSON.stringify(pepper.slice(0, 12))}`)
+    }
+  }
+  await t.rejects(access(databaseFile), 'refused before the users database is created')
+
+  // `npm run example` itself: one line on stderr, exit code 1, no stack.
+  const run = await runExampleServer({ ...iamport, DATABASE_FILE: databaseFile, PORT: '0' })
+  t.equal(run.code, 1)
+  t.equal(run.stderr, `Cannot start the example: ${PRODUCTION_PEPPER_REQUIRED}\n`)
+  t.notMatch(run.stderr + run.stdout, /\n\s+at /, 'no stack trace')
+
+  // Sandbox mode still starts on the dev pepper (with a warning, tested above); a real pepper starts production.
+  const started = await buildExampleApp({ DATABASE_FILE: ':memory:', CI_PEPPER: TEST_PEPPER, ...iamport })
+  t.teardown(() => started.app.close())
+  t.equal(started.mode, 'production')
+})
+
+t.test('a busy port: one line on stderr naming PORT, exit code 1', async (t) => {
+  const taken = createServer()
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => taken.close(() => resolve())))
+  const port = (taken.address() as AddressInfo).port
+  const dir = await mkdtemp(join(tmpdir(), 'iamport-example-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+
+  const run = await runExampleServer({ PORT: String(port), HOST: '127.0.0.1', DATABASE_FILE: join(dir, 'users.sqlite'), CI_PEPPER: TEST_PEPPER, LOG_LEVEL: 'warn' })
+  t.equal(run.code, 1)
+  t.equal(run.stderr, `Port ${port} is in use on 127.0.0.1; set PORT to another port (for example PORT=${port + 1} npm run example)\n`)
+  t.equal(run.stderr.trim().split('\n').length, 1, 'one line')
+  t.notMatch(run.stderr + run.stdout, /EADDRINUSE|\n\s+at /, 'no raw error, no stack trace')
+  t.notMatch(run.stdout, 'fastify-iamport example (', 'no "listening" banner')
+})
+
+t.test('the session cookie is Secure when the request came over https, also through a trusted proxy (TRUST_PROXY)', async (t) => {
+  t.equal(trustProxyOption(undefined), false)
+  t.equal(trustProxyOption(' '), false)
+  t.equal(trustProxyOption('false'), false)
+  t.equal(trustProxyOption('true'), true)
+  t.equal(trustProxyOption(' 127.0.0.1 , 10.0.0.0/8,::1,fd00::/8,loopback '), '127.0.0.1,10.0.0.0/8,::1,fd00::/8,loopback')
+  t.throws(() => trustProxyOption(1), /TRUST_PROXY must be a string/)
+
+  /** The session cookie of a first visit, sent as if a proxy had terminated TLS. */
+  const cookieFor = async (example: RunningExample, forwardedProto = 'https'): Promise<string> => {
+    const response = await fetch(`${example.url}/`, { headers: { 'x-forwarded-proto': forwardedProto } })
+    await response.text()
+    return response.headers.getSetCookie().find((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`))!
+  }
+  const secure = / HttpOnly; SameSite=Lax; Secure$/
+
+  const direct = await startExample(t)
+  t.notMatch(await cookieFor(direct), /Secure/, 'no trustProxy: X-Forwarded-Proto from anyone is ignored')
+
+  const trustAll = await startExample(t, { TRUST_PROXY: 'true' })
+  t.match(await cookieFor(trustAll), secure, 'TRUST_PROXY=true: X-Forwarded-Proto: https gives Secure')
+  t.notMatch(await cookieFor(trustAll, 'http'), /Secure/, 'and a proxy that says http gets none')
+  t.match(await cookieFor(trustAll, 'http, https'), secure, 'the last hop\'s word counts')
+
+  const trustLoopback = await startExample(t, { TRUST_PROXY: '127.0.0.1' })
+  t.match(await cookieFor(trustLoopback), secure, 'TRUST_PROXY=127.0.0.1: the test client is that proxy')
+  const trustOther = await startExample(t, { TRUST_PROXY: '10.0.0.1,192.168.0.0/16' })
+  t.notMatch(await cookieFor(trustOther), /Secure/, 'a peer that is not the listed proxy is not believed')
+
+  // Behind the trusted proxy a whole sign-up keeps working, and the rotated cookie is Secure too.
+  const tab = new BrowserSession(trustLoopback.url)
+  const merchantUid = await tab.prepare()
+  const impUid = await seedVerification(fakeUrl(trustLoopback), adult, merchantUid)
+  const response = await fetch(`${trustLoopback.url}/certifications`, {
+    method: 'POST',
+    headers: { cookie: tab.cookie!, 'content-type': 'application/json', 'x-forwarded-proto': 'https' },
+    body: JSON.stringify({ imp_uid: impUid })
+  })
+  t.same(await response.json(), { welcome: '홍길동' })
+  t.match(response.headers.getSetCookie().find((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`)), secure)
+})
+
+for (const flavor of FLAVORS) {
+  t.test(`${flavor.version}: a successful sign-up rotates the session: a new id, the old one refused`, async (t) => {
+    const example = await startExample(t, flavor.environment)
+    const tab = new BrowserSession(example.url, example.apiVersion)
+    await tab.request('GET', '/')
+    const before = tab.cookie!
+    // An id issued to the old session before the sign-up, still outstanding after it.
+    const outstanding = await tab.prepare()
+    t.equal(tab.cookie, before, 'prepare keeps the session')
+
+    const { answer } = await signUp(example, tab, adult)
+    t.same(answer.body, { welcome: '홍길동' })
+    const setCookie = answer.headers.getSetCookie().filter((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`))
+    t.equal(setCookie.length, 1, 'one new session cookie with the welcome')
+    t.match(setCookie[0], /; Path=\/; HttpOnly; SameSite=Lax$/)
+    const after = tab.cookie!
+    t.not(after, before, 'a new cookie')
+    t.not(after.split('.')[0], before.split('.')[0], 'a new session id')
+    t.equal(example.sessions.retired, 1)
+
+    // The old cookie is no session any more: it gets a fresh one, and what was issued to it is dead.
+    const stale = new BrowserSession(example.url, example.apiVersion)
+    stale.cookie = before
+    const revisit = await stale.request('GET', '/')
+    t.not(revisit.headers.get('set-cookie'), null, 'the old cookie is replaced')
+    t.not(stale.cookie, before)
+    t.not(stale.cookie, after, 'by a session of its own, not the rotated one')
+    const otherPerson = { ...adult, name: '김철수', birthday: '1988-08-08' }
+    const lateId = await seedSandbox(example, otherPerson, outstanding)
+    const oldCookie = new BrowserSession(example.url, example.apiVersion)
+    oldCookie.cookie = before
+    t.match((await oldCookie.verify(lateId)).body, { code: 'FST_IAMPORT_MERCHANT_MISMATCH' }, 'the old cookie cannot use an id issued to it')
+    t.match((await tab.verify(lateId)).body, { code: 'FST_IAMPORT_MERCHANT_MISMATCH' }, 'nor can the new session: it was issued to the old one')
+
+    // The new session works, and keeps its id until the next success.
+    const again = await tab.request('GET', '/')
+    t.equal(again.headers.get('set-cookie'), null, 'the new cookie is a valid session')
+    const refused = await signUp(example, tab, { ...adult, birthday: birthdayForYearAge(17) })
+    t.match(refused.answer.body, { code: 'FST_IAMPORT_AGE_RESTRICTED' })
+    t.equal(refused.answer.headers.get('set-cookie'), null, 'a refusal does not rotate')
+    t.equal(tab.cookie, after)
+    t.same((await signUp(example, tab, otherPerson)).answer.body, { welcome: '김철수' })
+    t.not(tab.cookie, after, 'the next sign-up rotates again')
+    t.equal(example.sessions.retired, 2)
+    t.equal(example.users.count(), 2)
+  })
+}

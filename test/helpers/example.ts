@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -5,6 +6,7 @@ import { join } from 'node:path'
 import type { Test } from 'tap'
 import { seoulToday } from '../../lib/age.js'
 import { buildExampleApp, type ExampleApp } from '../../example/app.js'
+import { SESSION_COOKIE } from '../../example/session.js'
 
 /** A pepper for tests (32+ characters, not the dev default). */
 export const TEST_PEPPER = 'test-pepper-0123456789abcdef-0123456789'
@@ -45,7 +47,8 @@ export class BrowserSession {
     if (this.cookie !== undefined) headers.cookie = this.cookie
     if (json !== undefined) headers['content-type'] = 'application/json'
     const response = await fetch(this.baseUrl + path, { method, headers, body: json === undefined ? undefined : JSON.stringify(json) })
-    const setCookie = response.headers.getSetCookie()[0]
+    // The session cookie (the last one wins, as in a browser); any other cookie is not this jar's business.
+    const setCookie = response.headers.getSetCookie().filter((cookie) => cookie.startsWith(`${SESSION_COOKIE}=`)).at(-1)
     if (setCookie !== undefined) this.cookie = setCookie.split(';')[0]
     const text = await response.text()
     let body: unknown = text
@@ -144,4 +147,35 @@ export function seedSandbox (example: ExampleApp, person: Person, issued: string
 /** A birthday that makes someone `age` by the year basis (연 나이) this year in Seoul. */
 export function birthdayForYearAge (age: number, monthDay = '06-15'): string {
   return `${seoulToday().year - age}-${monthDay}`
+}
+
+/** How a spawned `npm run example` ended. */
+export interface ServerRun {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs `example/server.ts` the way `npm run example` does (the same node flags), with only
+ * `environment` (plus PATH) as its environment, and waits for it to exit. For start-up failures:
+ * a server that starts is killed after `timeoutMs` and reported with `code: null`.
+ */
+export function runExampleServer (environment: Record<string, string>, timeoutMs = 20_000): Promise<ServerRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--enable-source-maps', '--import', './example/register.mjs', 'example/server.ts'], {
+      env: { PATH: process.env.PATH ?? '', ...environment },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk })
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.on('error', reject)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
 }
