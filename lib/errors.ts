@@ -55,9 +55,14 @@ export interface UpstreamDetails {
   upstreamStatus?: number
   /** The envelope's `code`, when the body was an envelope. */
   upstreamCode?: number
-  /** The envelope's `message`, cut to 200 characters (i'mport's texts are fixed phrases). */
+  /**
+   * The `message` upstream sent, redacted: only Hangul, whitespace and basic punctuation are
+   * kept, any other run of characters (Latin words, digits, tokens) becomes `…`, and at most 200
+   * characters remain. Absent when no Hangul is left. An upstream or a proxy that echoes the
+   * request (the secret, a token, a phone number) cannot put it here.
+   */
   upstreamMessage?: string
-  /** PortOne V2's error `type` (`UNAUTHORIZED`, `FORBIDDEN`...), cut to 100 characters. */
+  /** PortOne V2's error `type` (`UNAUTHORIZED`, `FORBIDDEN`...): upper-case words only, at most 100 characters; absent otherwise. */
   upstreamType?: string
   /** Which call failed. */
   operation: string
@@ -71,9 +76,29 @@ export function upstreamError (reason: string, details: UpstreamDetails): Iampor
   const err: IamportUpstreamError = Object.assign(new UpstreamError(`${details.operation}: ${reason}`), { operation: details.operation })
   if (details.upstreamStatus !== undefined) err.upstreamStatus = details.upstreamStatus
   if (details.upstreamCode !== undefined) err.upstreamCode = details.upstreamCode
-  if (typeof details.upstreamMessage === 'string') err.upstreamMessage = details.upstreamMessage.slice(0, 200)
-  if (typeof details.upstreamType === 'string') err.upstreamType = details.upstreamType.slice(0, 100)
+  const message = redactedMessage(details.upstreamMessage)
+  if (message !== undefined) err.upstreamMessage = message
+  if (typeof details.upstreamType === 'string' && ERROR_TYPE.test(details.upstreamType)) err.upstreamType = details.upstreamType.slice(0, 100)
   return err
+}
+
+/** Anything but Hangul, whitespace and the punctuation of a Korean sentence. */
+const NOT_PHRASE = /[^\p{Script=Hangul}\s.,:;!?'"()~·…-]+/gu
+/** Two or more redactions with only spaces, dots, commas or dashes between them. */
+const REDACTION_RUN = /…(?:[\s.,:;·-]*…)+/gu
+const HANGUL = /\p{Script=Hangul}/u
+/** PortOne's error types: `IDENTITY_VERIFICATION_NOT_FOUND` and the like. */
+const ERROR_TYPE = /^[A-Z]+(?:_[A-Z]+)*$/
+
+/**
+ * i'mport's and PortOne's messages are fixed Korean phrases, so the Hangul is what tells an
+ * operator what went wrong; anything else in them may be an echo of what was sent.
+ */
+function redactedMessage (message: string | undefined): string | undefined {
+  if (typeof message !== 'string') return undefined
+  // Cut first: the regular expressions then never see more than a few kilobytes.
+  const redacted = message.slice(0, 1000).replace(NOT_PHRASE, '…').replace(REDACTION_RUN, '…').trim().slice(0, 200)
+  return HANGUL.test(redacted) ? redacted : undefined
 }
 
 /** Builds an UpstreamTimeoutError that names the call that timed out. */

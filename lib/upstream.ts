@@ -8,11 +8,13 @@ import { Dispatcher as DispatcherSchema, HttpUrl, Optional, PositiveInteger } fr
 /** Largest upstream body read, in bytes: a certification is about 1 KiB. */
 const MAX_BODY_BYTES = 1024 * 1024
 
+/** undici's own timeouts: the call's deadline comes first, unless an injected dispatcher sets shorter ones. */
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
 
 /**
- * The HTTP transport of both clients: one keep-alive pool, one deadline per call, bodies read to
- * the end or destroyed. It knows nothing of what the bodies mean.
+ * The HTTP transport of both clients: one keep-alive pool, one deadline per call that aborts the
+ * exchange (and so frees its socket), bodies read to the end or the exchange aborted, one resend
+ * of a GET reset before its answer. It knows nothing of what the bodies mean.
  */
 
 /** One HTTP call upstream, as a client describes it. */
@@ -80,61 +82,136 @@ export interface RawAnswer {
 
 /**
  * Sends one call and reads its body (at most 1 MiB), whatever the HTTP status. Throws
- * FST_IAMPORT_UPSTREAM_TIMEOUT when upstream does not answer in time and FST_IAMPORT_UPSTREAM
- * for a dropped connection or an oversized body. The body is always read to the end or destroyed,
- * so the pool never keeps a busy socket.
+ * FST_IAMPORT_UPSTREAM_TIMEOUT when upstream has not answered in full by `timeoutMs`, and
+ * FST_IAMPORT_UPSTREAM for a dropped connection or an oversized body. At the deadline the
+ * exchange is aborted and its socket destroyed, so a slow body cannot keep a pool socket busy.
+ * A GET whose connection is reset before its answer starts is sent once more, within the same
+ * deadline.
  */
 export function sendRequest (target: UpstreamTarget, call: UpstreamCall): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
-    // One precise budget for the whole call, queue time included; whichever settles first wins.
-    // undici's own timeouts (a coarse 1 s clock past 1 s) still end an abandoned exchange and free
-    // its socket. Not an AbortSignal: its listeners cost a third of the client's CPU (bench/).
-    const timer = setTimeout(rejectAtDeadline, target.timeoutMs, reject, call.operation)
-    target.dispatcher.request({
-      origin: target.origin,
-      path: target.basePath + call.path,
-      method: call.method,
-      headers: call.headers,
-      body: call.body,
-      headersTimeout: target.timeoutMs,
-      bodyTimeout: target.timeoutMs
-    }).then(readAnswer).then((answer) => {
-      clearTimeout(timer)
-      resolve(answer)
-    }, (err: unknown) => {
-      clearTimeout(timer)
-      reject(transportError(err, call.operation))
-    })
+    new Exchange(target, call, resolve, reject).send()
   })
 }
 
-function rejectAtDeadline (reject: (err: Error) => void, operation: string): void {
-  reject(upstreamTimeoutError(operation))
+/** Thrown into undici for a call whose deadline passed while it waited for a socket. */
+const DEADLINE_PASSED = new Error('deadline passed before the request was sent')
+
+type Headers = Record<string, string | string[] | undefined>
+
+/**
+ * One call as an undici dispatch handler. The body is collected here (no stream, no promise per
+ * call), and the controller undici hands over lets the call's one timer abort the exchange: not
+ * an AbortSignal, whose listeners cost a third of the client's CPU (bench/).
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  readonly #target: UpstreamTarget
+  readonly #call: UpstreamCall
+  readonly #resolve: (answer: RawAnswer) => void
+  readonly #reject: (err: Error) => void
+  readonly #timer: NodeJS.Timeout
+  #done = false
+  #attempts = 0
+  #controller: Dispatcher.DispatchController | undefined
+  /** The final status once the answer has started; 0 before. */
+  #status = 0
+  readonly #chunks: Buffer[] = []
+  #size = 0
+
+  constructor (target: UpstreamTarget, call: UpstreamCall, resolve: (answer: RawAnswer) => void, reject: (err: Error) => void) {
+    this.#target = target
+    this.#call = call
+    this.#resolve = resolve
+    this.#reject = reject
+    // One precise budget for the whole call: queue, connect, a retry and the body included.
+    this.#timer = setTimeout(expire, target.timeoutMs, this)
+  }
+
+  send (): void {
+    this.#attempts += 1
+    this.#controller = undefined
+    this.#target.dispatcher.dispatch({
+      origin: this.#target.origin,
+      path: this.#target.basePath + this.#call.path,
+      method: this.#call.method,
+      headers: this.#call.headers,
+      body: this.#call.body
+    }, this)
+  }
+
+  /** The deadline: the caller gets a 504 now, and an exchange on a socket is aborted, which destroys the socket. */
+  expire (): void {
+    this.#done = true
+    const err = upstreamTimeoutError(this.#call.operation)
+    this.#reject(err)
+    this.#controller?.abort(err)
+  }
+
+  onRequestStart (controller: Dispatcher.DispatchController): void {
+    // Past the deadline while queued: throwing here drops the request before a byte is written
+    // and leaves the socket to the pool, where `abort()` would destroy a good socket.
+    if (this.#done) throw DEADLINE_PASSED
+    this.#controller = controller
+  }
+
+  onResponseStart (_controller: Dispatcher.DispatchController, statusCode: number, headers: Headers): void {
+    // Informational answers (103 Early Hints) come here too; the final one follows.
+    if (statusCode < 200) return
+    this.#status = statusCode
+    const contentLength = headers['content-length']
+    if (typeof contentLength === 'string' && Number(contentLength) > MAX_BODY_BYTES) this.#fail(new BodyTooLargeError())
+  }
+
+  onResponseData (_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#size += chunk.length
+    if (this.#size > MAX_BODY_BYTES) this.#fail(new BodyTooLargeError())
+    else this.#chunks.push(chunk)
+  }
+
+  onResponseEnd (): void {
+    this.#settle()
+    this.#resolve({ status: this.#status, text: Buffer.concat(this.#chunks, this.#size).toString('utf8') })
+  }
+
+  onResponseError (_controller: Dispatcher.DispatchController, err: Error): void {
+    // After the deadline or a failure of ours, undici reports the abort that ended the exchange.
+    if (this.#done) return
+    // A reset before the answer started is the keep-alive race (upstream closed an idle socket as
+    // the call went out): a GET is safe to send again, once. Deferred, so that undici is done
+    // with the closed socket first.
+    if (this.#status === 0 && this.#attempts === 1 && this.#call.method === 'GET' && isReset(err)) {
+      process.nextTick(retry, this)
+      return
+    }
+    this.#fail(err)
+  }
+
+  /** Fails the call and aborts its exchange (a no-op when undici has ended it already). */
+  #fail (err: Error): void {
+    this.#settle()
+    this.#reject(transportError(err, this.#call.operation))
+    this.#controller?.abort(err)
+  }
+
+  #settle (): void {
+    this.#done = true
+    clearTimeout(this.#timer)
+  }
 }
 
-/** Status and body text, at most 1 MiB: a declared length is checked up front, a chunked body as it streams. */
-async function readAnswer (res: Dispatcher.ResponseData): Promise<RawAnswer> {
-  const { body } = res
-  const contentLength = res.headers['content-length']
-  if (typeof contentLength === 'string') {
-    if (Number(contentLength) > MAX_BODY_BYTES) {
-      body.destroy()
-      throw new BodyTooLargeError()
-    }
-    // undici holds the body to its declared length.
-    return { status: res.statusCode, text: await body.text() }
-  }
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body) {
-    size += chunk.length
-    if (size > MAX_BODY_BYTES) {
-      body.destroy()
-      throw new BodyTooLargeError()
-    }
-    chunks.push(chunk)
-  }
-  return { status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') }
+function expire (exchange: Exchange): void {
+  exchange.expire()
+}
+
+function retry (exchange: Exchange): void {
+  exchange.send()
+}
+
+/** Errors of a connection that upstream closed or reset under the request. */
+const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'])
+
+function isReset (err: Error): boolean {
+  return RESET_CODES.has((err as { code?: string }).code as string)
 }
 
 class BodyTooLargeError extends Error {}

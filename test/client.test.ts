@@ -102,17 +102,21 @@ t.test('every kind of upstream failure gives its documented error', async (t) =>
   await client.getToken()
   const cases = [
     [{ kind: 'status', status: 500 }, { upstreamStatus: 500, upstreamCode: -1, message: /HTTP 500, code -1/ }],
-    [{ kind: 'status', status: 503, code: 7, message: 'maintenance' }, { upstreamStatus: 503, upstreamCode: 7, upstreamMessage: 'maintenance' }],
+    // The message keeps its Hangul only: anything else in it could be an echo of the request.
+    [{ kind: 'status', status: 503, code: 7, message: '점검 중입니다 (maintenance until 2025-01-01 09:00)' }, { upstreamStatus: 503, upstreamCode: 7, upstreamMessage: '점검 중입니다 (…)' }],
     [{ kind: 'html', status: 502 }, { upstreamStatus: 502, message: /not JSON/ }],
     [{ kind: 'malformed-json' }, { upstreamStatus: 200, message: /not JSON/ }],
     [{ kind: 'envelope', body: { hello: 'world' } }, { upstreamStatus: 200, message: /not an i'mport envelope/ }],
-    [{ kind: 'envelope', body: { code: 1, message: 'nope', response: null } }, { upstreamCode: 1, upstreamMessage: 'nope' }],
+    [{ kind: 'envelope', body: { code: 1, message: 'nope', response: null } }, { upstreamCode: 1, upstreamMessage: undefined, message: /HTTP 200, code 1$/ }],
+    [{ kind: 'envelope', body: { code: 1012345678, message: null, response: null } }, { upstreamCode: undefined, message: /HTTP 200, code out of range$/ }],
+    [{ kind: 'envelope', body: { code: 1.5, message: null, response: null } }, { upstreamCode: undefined, message: /code out of range$/ }],
     [{ kind: 'envelope', body: { code: 0, message: null, response: null } }, { upstreamCode: 0, message: /HTTP 200, code 0/ }],
     [{ kind: 'envelope', body: { code: 0, message: null, response: { imp_uid: 42 } } }, { message: /unexpected certification shape/ }],
     [{ kind: 'envelope', body: { code: 0, message: 'x'.repeat(1024 * 1024), response: null } }, { message: /body too large/ }],
-    [{ kind: 'envelope', body: { code: 9, message: 'y'.repeat(200_000), response: null } }, { upstreamCode: 9, upstreamMessage: 'y'.repeat(200) }],
+    [{ kind: 'envelope', body: { code: 9, message: '가'.repeat(200_000), response: null } }, { upstreamCode: 9, upstreamMessage: '가'.repeat(200) }],
     [{ kind: 'truncated' }, { message: /connection failed/ }],
-    [{ kind: 'drop' }, { message: /connection failed/ }]
+    // A GET dropped before its answer is sent once more: only a second drop fails it.
+    [{ kind: 'drop', times: 2 }, { message: /connection failed \(UND_ERR_SOCKET\)/ }]
   ] as const
   for (const [fault, expected] of cases) {
     fake.inject({ target: 'certification', ...fault })

@@ -20,6 +20,8 @@ const rejections = watchUnhandledRejections()
 /** The client's per-request budget here; every latency fault is well past it. */
 const TIMEOUT_MS = 300
 const PAST_TIMEOUT_MS = 1000
+/** A slow-drip answer sends one body byte this often: each gap is shorter than the timeout. */
+const DRIP_MS = 200
 /** Sockets the pool may keep idle after one case (a request and, at most, its retry). */
 const MAX_IDLE_POOL_SOCKETS = 2
 /** How far the process's TCP socket count may rise above its level before the matrix. */
@@ -102,7 +104,40 @@ const CASES: FaultCase[] = [
   ...bothTargets('HTTP 429 (envelope)', (_fake, target) => ({ target, kind: 'status', status: 429 }), upstream502),
   ...bothTargets('200, malformed JSON', (_fake, target) => ({ target, kind: 'malformed-json' }), upstream502),
   ...bothTargets('200, truncated body', (_fake, target) => ({ target, kind: 'truncated' }), upstream502),
-  ...bothTargets('connection dropped', (_fake, target) => ({ target, kind: 'drop' }), upstream502),
+  // A reset before any answer byte: the GET of the certification is sent once more, the POST of
+  // getToken never.
+  {
+    fault: 'connection dropped',
+    target: 'token',
+    inject: (_fake, target) => ({ target, kind: 'drop' }),
+    expected: upstream502
+  },
+  {
+    fault: 'connection dropped',
+    target: 'certification',
+    inject: (_fake, target) => ({ target, kind: 'drop' }),
+    expected: { status: 200, code: '-', retried: true }
+  },
+  {
+    fault: 'connection dropped twice',
+    target: 'token',
+    inject: (_fake, target) => ({ target, kind: 'drop', times: 2 }),
+    expected: upstream502
+  },
+  {
+    fault: 'connection dropped twice',
+    target: 'certification',
+    inject: (_fake, target) => ({ target, kind: 'drop', times: 2 }),
+    expected: { ...upstream502, retried: true }
+  },
+  // Headers at once, then one body byte every 200 ms: the call is aborted at the deadline and its
+  // socket destroyed (the idle-pool check below fails while a dripping socket is still open).
+  ...(['token', 'certification'] as const).map((target): FaultCase => ({
+    fault: `slow-drip body (1 byte / ${DRIP_MS} ms, timeout ${TIMEOUT_MS} ms)`,
+    target,
+    arrange: ({ proxy }) => { proxy.dripNextAnswer(DRIP_MS) },
+    expected: timeout504
+  })),
   ...(['token', 'certification'] as const).map((target): FaultCase => ({
     fault: 'upstream not listening (closed port)',
     target,

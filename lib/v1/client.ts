@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { Dispatcher, Pool } from 'undici'
 import { DEFAULT_BASE_URL, DEFAULT_IMP_UID_PATTERN } from '../constants.js'
-import { CertificationNotFoundError, upstreamError } from '../errors.js'
+import { CertificationNotFoundError, upstreamError, type UpstreamDetails } from '../errors.js'
 import { compilePattern, idPathSegment } from '../id-path-segment.js'
 import { checkOptions } from '../options/check.js'
 import { NonEmptyString, Optional, Options, Pattern } from '../options/kinds.js'
@@ -217,11 +217,25 @@ function certificationOf (answer: EnvelopeAnswer): Certification {
 /** The envelope's `response` when i'mport said yes: HTTP 2xx, `code === 0`, a response. */
 function successResponse (answer: EnvelopeAnswer, operation: string): unknown {
   if (answer.status < 200 || answer.status > 299 || answer.code !== 0 || answer.response == null) {
-    throw upstreamError(`HTTP ${answer.status}, code ${answer.code}`, details(answer, operation))
+    throw upstreamError(`HTTP ${answer.status}, code ${shownCode(answer.code) ?? 'out of range'}`, details(answer, operation))
   }
   return answer.response
 }
 
-function details (answer: EnvelopeAnswer, operation: string) {
-  return { operation, upstreamStatus: answer.status, upstreamCode: answer.code, upstreamMessage: answer.message ?? undefined }
+/**
+ * What an error shows of an envelope. The message is redacted by `upstreamError`, which keeps
+ * Hangul; requestOtp sent the person's name in Hangul, so its message is dropped instead.
+ */
+function details (answer: EnvelopeAnswer, operation: string): UpstreamDetails {
+  return {
+    operation,
+    upstreamStatus: answer.status,
+    upstreamCode: shownCode(answer.code),
+    upstreamMessage: operation === 'requestOtp' ? undefined : answer.message ?? undefined
+  }
+}
+
+/** The envelope `code` as an error shows it: i'mport's codes are small integers, and a long number could be an echo (a phone number). */
+function shownCode (code: number): number | undefined {
+  return Number.isInteger(code) && Math.abs(code) < 100_000 ? code : undefined
 }

@@ -4,7 +4,8 @@ import { once } from 'node:events'
 /**
  * A counting TCP stand-in in front of an upstream: every connection the client opens is a
  * connection here, so `openConnections()` is exactly the number of sockets the client's pool holds.
- * It can also stop listening (the port then refuses connections) and listen again on the same port.
+ * It can also stop listening (the port then refuses connections) and listen again on the same port,
+ * and drip the body of the next answer.
  */
 export interface CountingProxy {
   /** `http://127.0.0.1:PORT`. */
@@ -17,13 +18,21 @@ export interface CountingProxy {
   close: () => Promise<void>
   /** Listens again on the same port after `close()`. */
   reopen: () => Promise<void>
+  /**
+   * The next answer upstream sends (its first bytes after this call) has its head passed at once,
+   * then every later byte of that connection one at a time, `ms` apart, until the client hangs up.
+   */
+  dripNextAnswer: (ms: number) => void
 }
+
+const HEAD_END = Buffer.from('\r\n\r\n')
 
 /** Starts a proxy on 127.0.0.1 (free port) that pipes every connection to `targetUrl`. */
 export async function startCountingProxy (targetUrl: string): Promise<CountingProxy> {
   const target = new URL(targetUrl)
   const open = new Set<Socket>()
   let accepted = 0
+  let dripMs: number | undefined
 
   const server = createServer((client) => {
     accepted += 1
@@ -39,7 +48,21 @@ export async function startCountingProxy (targetUrl: string): Promise<CountingPr
     client.on('error', () => { upstream.destroy() })
     upstream.on('error', () => { client.destroy() })
     client.pipe(upstream)
-    upstream.pipe(client)
+    // Upstream bytes are written by hand (not piped), so that one answer can be dripped.
+    let dripped: Buffer[] | undefined
+    upstream.on('data', (chunk: Buffer) => {
+      if (dripped !== undefined) {
+        dripped.push(chunk)
+      } else if (dripMs !== undefined) {
+        const headEnd = chunk.indexOf(HEAD_END) + HEAD_END.length
+        client.write(chunk.subarray(0, headEnd))
+        dripped = [chunk.subarray(headEnd)]
+        dripBytes(client, dripped, dripMs)
+        dripMs = undefined
+      } else {
+        client.write(chunk)
+      }
+    })
   })
 
   server.listen(0, '127.0.0.1')
@@ -58,6 +81,9 @@ export async function startCountingProxy (targetUrl: string): Promise<CountingPr
       for (const socket of open) socket.destroy()
       await closed
     },
+    dripNextAnswer (ms) {
+      dripMs = ms
+    },
     async reopen () {
       if (listening) return
       server.listen(port, '127.0.0.1')
@@ -65,4 +91,16 @@ export async function startCountingProxy (targetUrl: string): Promise<CountingPr
       listening = true
     }
   }
+}
+
+/** Writes the queued bytes to `client` one at a time, `ms` apart, until it closes. */
+function dripBytes (client: Socket, queue: Buffer[], ms: number): void {
+  const timer = setInterval(() => {
+    while (queue.length > 0 && queue[0]!.length === 0) queue.shift()
+    const head = queue[0]
+    if (head === undefined) return
+    client.write(head.subarray(0, 1))
+    queue[0] = head.subarray(1)
+  }, ms)
+  client.on('close', () => { clearInterval(timer) })
 }
