@@ -49,3 +49,25 @@ export const DEFAULT_PORTONE_V2_BASE_URL = 'https://api.portone.io'
  * pattern is a policy rather than a fact of the API: path-safe characters only, at most 64.
  */
 export const DEFAULT_IDENTITY_VERIFICATION_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$'
+
+/**
+ * Store budgets. Issued ids and consumed verifications have separate caps, so prepare spam can
+ * evict only issued ids, never a consumed verification.
+ *
+ * Measured (Node 20, `--expose-gc`, heapUsed after 100 000 entries, strings included: request ids
+ * `mid` + 32 hex, subjects of 48 characters, the route's purpose and a binding cookie; verification
+ * ids `imp_` + 12 digits). MemoryStore: an issued id 360 B with a subject of its own (230 B at 3 a
+ * subject), a consumed verification 110-117 B; both caps full at these defaults, 91 MB (spam of
+ * 1 000 000 prepares against the issued cap: 44 MB). RedisStore (redis-server 7.0, used_memory):
+ * an issued id 605 B with its subject set and index entry (516 B at 3 a subject), so the default
+ * cap bounds prepare spam at about 60 MB (measured 60.2 MB after 300 000 prepares); a consumed
+ * verification 117 B, and those are not capped: they are bounded by real verifications.
+ */
+/** Issued ids a store keeps at most (MemoryStore and RedisStore); the oldest gives way. */
+export const DEFAULT_MAX_ISSUED = 100_000
+/** Outstanding (unused, unexpired) issued ids one subject may hold; one more drops its oldest. */
+export const DEFAULT_MAX_ISSUED_PER_SUBJECT = 3
+/** Consumed verifications a MemoryStore keeps at most; never evicted before their ttl. */
+export const DEFAULT_MEMORY_STORE_MAX_CONSUMED = 500_000
+/** A store's check at ready (RedisStore: CONFIG GET) that has not answered by then fails the registration, in milliseconds. */
+export const STORE_READY_TIMEOUT_MS = 5_000

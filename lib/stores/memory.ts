@@ -1,25 +1,40 @@
-import { Type } from '@sinclair/typebox'
 import { checkOptions } from '../options/check.js'
-import { Hook, Optional, Options } from '../options/kinds.js'
+import { Hook, Optional, Options, PositiveInteger } from '../options/kinds.js'
+import {
+  DEFAULT_MAX_ISSUED, DEFAULT_MAX_ISSUED_PER_SUBJECT, DEFAULT_MEMORY_STORE_MAX_CONSUMED
+} from '../constants.js'
 import { checkTtlMs, type ConsumeResult, type Consumption, type VerificationStore } from './store.js'
-
-/** Default bound on the entries (issued ids plus consumed verifications) one MemoryStore keeps. */
-export const DEFAULT_MEMORY_STORE_MAX_ENTRIES = 500_000
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
-  /** How many entries (issued ids plus consumed verifications) the store keeps at most; default 500 000. */
-  maxEntries?: number | undefined
+  /**
+   * How many issued ids the store keeps at most (used ones included, until they expire); default
+   * 100 000. When full, the oldest issued id gives way: that only fails its verification, closed.
+   */
+  maxIssued?: number | undefined
+  /**
+   * How many consumed verifications the store keeps at most; default 500 000. None is forgotten
+   * before its ttl: when full, `consume` rejects (the route answers 503).
+   */
+  maxConsumed?: number | undefined
+  /**
+   * How many outstanding (unused, unexpired) issued ids one subject may hold; default 3. Issuing
+   * one more drops that subject's oldest, so one requester's spam only evicts its own ids.
+   */
+  maxIssuedPerSubject?: number | undefined
   /** Clock in milliseconds since the epoch; tests inject one. Default `Date.now`. */
   now?: (() => number) | undefined
 }
 
 const MemoryStoreOptionsSchema = Options({
-  maxEntries: Optional(Type.Integer({ minimum: 1, errorMessage: 'must be a positive whole number' })),
+  maxIssued: Optional(PositiveInteger()),
+  maxConsumed: Optional(PositiveInteger()),
+  maxIssuedPerSubject: Optional(PositiveInteger()),
   now: Optional(Hook())
 })
 
 interface IssuedId {
+  requestId: string
   subject: string
   expiresAt: number
   used: boolean
@@ -29,37 +44,64 @@ interface IssuedId {
  * A single-process {@link VerificationStore}: the default, right for one app instance. Use
  * RedisStore when several instances serve the same users.
  *
- * Bounded: when full it drops expired entries, then the oldest issued ids (losing one only fails
- * that verification closed). It never forgets a consumed verification before its ttl, so
- * when it is full of those, `consume` rejects (the route answers 503) instead of allowing a
- * replay. No timers: entries expire lazily and are swept on writes.
+ * Two separate budgets, so that prepare spam can never cost a consumed verification:
+ * - issued ids (`maxIssued`, and `maxIssuedPerSubject` per subject) may be evicted, oldest first;
+ *   losing one only fails that verification closed (422);
+ * - consumed verifications (`maxConsumed`) are never forgotten before their ttl; when the store is
+ *   full of those, `consume` rejects (the route answers 503) instead of allowing a replay.
+ *
+ * Measured: about 360 bytes an issued id (230 at 3 a subject) and 110-117 a consumed verification,
+ * strings included; 91 MB with both default caps full (lib/constants.ts says how it was measured).
+ * Every operation is O(1) amortized (O(maxIssuedPerSubject) for the per-subject list). No timers:
+ * entries expire lazily and are swept on writes.
  */
 export class MemoryStore implements VerificationStore {
-  readonly #maxEntries: number
+  readonly #maxIssued: number
+  readonly #maxConsumed: number
+  readonly #maxIssuedPerSubject: number
   readonly #now: () => number
   /** verification id -> expiry (ms); Map order is insertion order, which approximates expiry order. */
   readonly #consumed = new Map<string, number>()
+  /** request id -> issued id, oldest first; used ones stay until they expire, for `release`. */
   readonly #issued = new Map<string, IssuedId>()
+  /** subject -> its outstanding (unused) issued ids, oldest first; never an empty list. */
+  readonly #outstanding = new Map<string, readonly IssuedId[]>()
   /**
-   * No entry expires before this, so a full sweep before it would free nothing: a store full of
-   * live entries does not rescan on every call.
+   * No consumed entry expires before this, so a full sweep before it would free nothing: a store
+   * full of live entries does not rescan on every call.
    */
   #nextSweepAt = 0
 
   constructor (options: MemoryStoreOptions = {}) {
     checkOptions(MemoryStoreOptionsSchema, options, { root: 'MemoryStore' })
-    this.#maxEntries = options.maxEntries ?? DEFAULT_MEMORY_STORE_MAX_ENTRIES
+    this.#maxIssued = options.maxIssued ?? DEFAULT_MAX_ISSUED
+    this.#maxConsumed = options.maxConsumed ?? DEFAULT_MEMORY_STORE_MAX_CONSUMED
+    this.#maxIssuedPerSubject = options.maxIssuedPerSubject ?? DEFAULT_MAX_ISSUED_PER_SUBJECT
     this.#now = options.now ?? Date.now
   }
 
   /** Records a request id issued to `subject`, valid for `ttlMs`. */
   async issue (requestId: string, subject: string, ttlMs: number): Promise<void> {
-    const expiresAt = this.#now() + checkTtlMs(ttlMs)
-    // Re-inserting moves the key to the end, keeping Map order close to expiry order.
-    this.#issued.delete(requestId)
-    this.#makeRoom()
-    this.#issued.set(requestId, { subject, expiresAt, used: false })
-    this.#nextSweepAt = Math.min(this.#nextSweepAt, expiresAt)
+    const now = this.#now()
+    const expiresAt = now + checkTtlMs(ttlMs)
+    // Re-issuing an id replaces it (and moves it to the end, keeping Map order close to expiry order).
+    const previous = this.#issued.get(requestId)
+    if (previous !== undefined) this.#drop(previous)
+
+    // Cheap and amortized O(1): with one ttl, the expired ids are at the front.
+    for (const entry of this.#issued.values()) {
+      if (entry.expiresAt > now) break
+      this.#drop(entry)
+    }
+    // Full of live ids: the oldest gives way.
+    for (const entry of this.#issued.values()) {
+      if (this.#issued.size < this.#maxIssued) break
+      this.#drop(entry)
+    }
+
+    const entry: IssuedId = { requestId, subject, expiresAt, used: false }
+    this.#issued.set(requestId, entry)
+    this.#addOutstanding(entry, now)
   }
 
   /** Atomically checks and consumes the verification and, when given, the issued id. */
@@ -79,10 +121,13 @@ export class MemoryStore implements VerificationStore {
         return 'not-issued'
       }
     }
-    this.#makeRoom(consumption.issued?.requestId)
+    this.#makeRoomForConsumed(now)
     this.#consumed.set(consumption.verificationId, now + ms)
     this.#nextSweepAt = Math.min(this.#nextSweepAt, now + ms)
-    if (issued !== undefined) issued.used = true
+    if (issued !== undefined) {
+      issued.used = true
+      this.#removeOutstanding(issued)
+    }
     return 'consumed'
   }
 
@@ -90,66 +135,71 @@ export class MemoryStore implements VerificationStore {
   async release (consumption: Consumption): Promise<void> {
     this.#consumed.delete(consumption.verificationId)
     if (consumption.issued === undefined) return
-    const issued = this.#liveIssued(consumption.issued.requestId, this.#now())
-    if (issued !== undefined && issued.subject === consumption.issued.subject) issued.used = false
+    const now = this.#now()
+    const issued = this.#liveIssued(consumption.issued.requestId, now)
+    if (issued === undefined || !issued.used || issued.subject !== consumption.issued.subject) return
+    issued.used = false
+    // Back as the subject's newest: if the subject is over its cap now, another id gives way.
+    this.#addOutstanding(issued, now)
   }
 
   /** The issued id unless it is unknown or expired (an expired one is dropped). */
   #liveIssued (requestId: string, now: number): IssuedId | undefined {
     const issued = this.#issued.get(requestId)
     if (issued !== undefined && issued.expiresAt <= now) {
-      this.#issued.delete(requestId)
+      this.#drop(issued)
       return undefined
     }
     return issued
   }
 
-  /**
-   * Makes room for one more entry or throws. `keep` is the issued id being consumed, which must
-   * survive the eviction.
-   */
-  #makeRoom (keep?: string): void {
-    const now = this.#now()
-    // Cheap and amortized O(1): with one ttl per map, the expired entries are at the front.
-    pruneFront(this.#consumed, now, (expiresAt) => expiresAt)
-    pruneFront(this.#issued, now, (issued) => issued.expiresAt)
-    if (this.#size() < this.#maxEntries) return
+  /** Adds an unused id as its subject's newest, dropping expired ones and the oldest beyond the cap. */
+  #addOutstanding (entry: IssuedId, now: number): void {
+    // A subject's list holds at most maxIssuedPerSubject entries, so these loops are bounded.
+    // The lists are never changed in place, so each loop walks a snapshot.
+    for (const old of this.#outstanding.get(entry.subject) ?? []) {
+      if (old.expiresAt <= now) this.#drop(old)
+    }
+    const live = this.#outstanding.get(entry.subject) ?? []
+    // Room for one more: the oldest give way.
+    for (let i = 0; i <= live.length - this.#maxIssuedPerSubject; i++) this.#drop(live[i]!)
+    // A new exact-size array (concat, toSpliced) each time: push, spread and filter reserve spare
+    // slots, about 130 bytes more a subject (measured).
+    const rest = this.#outstanding.get(entry.subject)
+    this.#outstanding.set(entry.subject, rest === undefined ? [entry] : rest.concat(entry))
+  }
 
+  /** Forgets an issued id everywhere. */
+  #drop (entry: IssuedId): void {
+    this.#issued.delete(entry.requestId)
+    if (!entry.used) this.#removeOutstanding(entry)
+  }
+
+  #removeOutstanding (entry: IssuedId): void {
+    const list = this.#outstanding.get(entry.subject)!
+    const rest = list.toSpliced(list.indexOf(entry), 1)
+    if (rest.length === 0) this.#outstanding.delete(entry.subject)
+    else this.#outstanding.set(entry.subject, rest)
+  }
+
+  /** Makes room for one more consumed verification by dropping expired ones, or throws. */
+  #makeRoomForConsumed (now: number): void {
+    // Cheap and amortized O(1): with one ttl, the expired entries are at the front.
+    for (const [key, expiresAt] of this.#consumed) {
+      if (expiresAt > now) break
+      this.#consumed.delete(key)
+    }
+    if (this.#consumed.size < this.#maxConsumed) return
     if (now >= this.#nextSweepAt) {
-      this.#nextSweepAt = Math.min(
-        sweep(this.#consumed, now, (expiresAt) => expiresAt),
-        sweep(this.#issued, now, (issued) => issued.expiresAt))
-      if (this.#size() < this.#maxEntries) return
+      // Several routes with several ttls: expired entries may sit behind live ones.
+      let earliest = Infinity
+      for (const [key, expiresAt] of this.#consumed) {
+        if (expiresAt <= now) this.#consumed.delete(key)
+        else if (expiresAt < earliest) earliest = expiresAt
+      }
+      this.#nextSweepAt = earliest
+      if (this.#consumed.size < this.#maxConsumed) return
     }
-
-    for (const requestId of this.#issued.keys()) {
-      if (requestId === keep) continue
-      this.#issued.delete(requestId)
-      if (this.#size() < this.#maxEntries) return
-    }
-    throw new Error('MemoryStore is full of unexpired consumed verifications; raise maxEntries or use a shared store')
+    throw new Error('MemoryStore is full of unexpired consumed verifications; raise maxConsumed or use a shared store')
   }
-
-  #size (): number {
-    return this.#consumed.size + this.#issued.size
-  }
-}
-
-/** Deletes expired entries from the front of the map, stopping at the first live one. */
-function pruneFront<V> (map: Map<string, V>, now: number, expiry: (value: V) => number): void {
-  for (const [key, value] of map) {
-    if (expiry(value) > now) return
-    map.delete(key)
-  }
-}
-
-/** Deletes every expired entry; returns the earliest expiry among the rest (Infinity if none). */
-function sweep<V> (map: Map<string, V>, now: number, expiry: (value: V) => number): number {
-  let earliest = Infinity
-  for (const [key, value] of map) {
-    const expiresAt = expiry(value)
-    if (expiresAt <= now) map.delete(key)
-    else if (expiresAt < earliest) earliest = expiresAt
-  }
-  return earliest
 }

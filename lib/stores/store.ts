@@ -32,6 +32,17 @@ export interface VerificationStore {
    * person can retry with the same verification and issued id.
    */
   release (consumption: Consumption): Promise<void>
+  /**
+   * Optional: called once when the plugin is ready; rejecting fails the registration. A store
+   * checks here what it cannot check in its constructor (RedisStore: the server's eviction and
+   * persistence settings) and may log a warning through `log`.
+   */
+  ready?: (log: StoreLogger) => Promise<void>
+}
+
+/** The part of Fastify's logger a store may use at ready. */
+export interface StoreLogger {
+  warn: (obj: object, msg: string) => void
 }
 
 /** A ttl as a store uses it: a non-positive or non-finite one would silently disable a check. */

@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createServer, connect } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -9,6 +12,21 @@ export interface RedisServer {
   url: string
   /** Kills the server and waits for it to exit; safe to call twice. */
   stop (): Promise<void>
+  /**
+   * Kills the server and starts a new one on the same port with the same arguments (what it kept
+   * in memory is gone, unless it persisted it); resolves once it answers PING. `whileDown` runs
+   * after the old process exited and before the new one starts.
+   */
+  restart (whileDown?: () => Promise<void>): Promise<void>
+}
+
+/** How to start one. */
+export interface RedisServerOptions {
+  /**
+   * More redis-server arguments, after the defaults (`--save '' --appendonly no`), which they
+   * override: `['--maxmemory', '8mb', '--maxmemory-policy', 'allkeys-lru']`.
+   */
+  args?: string[]
 }
 
 const READY_TIMEOUT_MS = 5_000
@@ -55,19 +73,17 @@ async function stopRedisProcess (child: ChildProcess): Promise<void> {
   clearTimeout(timer)
 }
 
-async function startOn (port: number): Promise<RedisServer | undefined> {
+/** A running redis-server process, or undefined if it exited before answering (port taken). */
+async function spawnOn (port: number, args: string[], dir: string): Promise<ChildProcess | undefined> {
   const child = spawn('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'
+    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...args
   ], { stdio: 'ignore' })
   let spawnError: NodeJS.ErrnoException | undefined
   child.on('error', (err) => { spawnError = err })
   // A crashed test run must not leave a server behind.
   const killOnExit = (): void => { child.kill('SIGKILL') }
   process.on('exit', killOnExit)
-  const stop = async (): Promise<void> => {
-    process.off('exit', killOnExit)
-    await stopRedisProcess(child)
-  }
+  child.once('exit', () => process.off('exit', killOnExit))
 
   const deadline = Date.now() + READY_TIMEOUT_MS
   while (Date.now() < deadline) {
@@ -77,21 +93,48 @@ async function startOn (port: number): Promise<RedisServer | undefined> {
       throw spawnError
     }
     // It exited before answering: most likely the port was taken meanwhile.
-    if (child.exitCode !== null) {
-      process.off('exit', killOnExit)
-      return undefined
-    }
-    if (await ping(port)) return { port, url: `redis://127.0.0.1:${port}`, stop }
+    if (child.exitCode !== null) return undefined
+    if (await ping(port)) return child
     await sleep(50)
   }
-  await stop()
+  await stopRedisProcess(child)
   throw new Error(`redis-server did not answer PING within ${READY_TIMEOUT_MS} ms`)
 }
 
-/** Starts redis-server on a free port without persistence and waits until it answers PING. */
-export async function startRedis (): Promise<RedisServer> {
+async function startOn (port: number, args: string[]): Promise<RedisServer | undefined> {
+  // Its own working directory: an AOF or RDB file never lands in the repository.
+  const dir = mkdtempSync(join(tmpdir(), 'redis-test-'))
+  let child = await spawnOn(port, args, dir)
+  if (child === undefined) {
+    rmSync(dir, { recursive: true, force: true })
+    return undefined
+  }
+  let stopped = false
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async stop () {
+      stopped = true
+      await stopRedisProcess(child!)
+      rmSync(dir, { recursive: true, force: true })
+    },
+    async restart (whileDown) {
+      if (stopped) throw new Error('restart after stop')
+      await stopRedisProcess(child!)
+      await whileDown?.()
+      child = await spawnOn(port, args, dir)
+      if (child === undefined) throw new Error(`redis-server could not listen on ${port} again`)
+    }
+  }
+}
+
+/**
+ * Starts redis-server on a free port without persistence (unless `args` turn it on) and waits
+ * until it answers PING.
+ */
+export async function startRedis (options: RedisServerOptions = {}): Promise<RedisServer> {
   for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
-    const server = await startOn(await freePort())
+    const server = await startOn(await freePort(), options.args ?? [])
     if (server !== undefined) return server
   }
   throw new Error(`redis-server exited before answering PING ${START_ATTEMPTS} times`)
