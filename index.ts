@@ -61,6 +61,7 @@ async function plugin (fastify: FastifyInstance, options: FastifyIamportOptions)
     await fastify.register(certificationsRoute, {
       profile: provider.route,
       fetchIdentity: provider.fetcher(client),
+      erase: provider.eraser(client),
       route: options.certifications,
       clientPattern: provider.clientIdPattern(options)
     })
@@ -80,13 +81,17 @@ export type { IamportClientOptions, OtpRequestInput } from './lib/v1/client.js'
 export type { PortOneV2ClientOptions } from './lib/v2/client.js'
 export type { IamportPluginOptions, PortOneV2PluginOptions }
 export type { ApiVersion } from './lib/provider.js'
-export type { CertificationsOptions, IssuedIdsOptions, MaybePromise, RouteDocumentation } from './lib/options/route.js'
+export type { CertificationsOptions, IssuedIdsOptions, MaybePromise, PluginRouteOptions, RouteDocumentation } from './lib/options/route.js'
 export type { Certification } from './lib/v1/schemas.js'
 export type {
   V2IdentityVerification, V2ReadyIdentityVerification, V2FailedIdentityVerification, V2VerifiedIdentityVerification
 } from './lib/v2/schemas.js'
 export type { Identity, Gender, Carrier } from './lib/identity.js'
 export { ageOf, ageOn, meetsMinAge, parseBirthday, seoulToday, type AgeBasis, type CalendarDate } from './lib/age.js'
-export { MemoryStore, RedisStore, type MemoryStoreOptions, type RedisStoreOptions, type RedisLikeClient } from './lib/stores/index.js'
-export type { Consumption, ConsumeResult, VerificationStore } from './lib/stores/store.js'
+export {
+  MemoryStore, RedisStore, DEFAULT_MAX_ISSUED, DEFAULT_MAX_ISSUED_PER_SUBJECT, DEFAULT_MEMORY_STORE_MAX_CONSUMED, DEFAULT_REDIS_STORE_PREFIX,
+  type MemoryStoreOptions, type RedisStoreOptions, type RedisLikeClient, type IoRedisLikeClient, type NodeRedisLikeClient,
+  type Consumption, type ConsumeResult, type StoreLogger, type VerificationStore
+} from './lib/stores/index.js'
+export { VERIFICATION_CHANNEL, type VerificationEvent } from './lib/metrics.js'
 export * from './lib/errors.js'

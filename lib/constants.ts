@@ -36,6 +36,13 @@ export const DEFAULT_CERTIFIED_WITHIN_SECONDS = 600
 /** Clock skew allowed between i'mport's `certified_at` and this server, in seconds. */
 export const CERTIFIED_AT_SKEW_SECONDS = 60
 export const DEFAULT_BODY_LIMIT_BYTES = 1024
+/**
+ * How long a consumed verification is remembered, in seconds: hours, far past the freshness
+ * window (600 s + 2 x 60 s of skew), so a server clock stepped back cannot reopen a used one.
+ */
+export const CONSUMED_TTL_SECONDS = 6 * 3600
+/** Largest body `POST {url}/prepare` reads, in bytes: it needs none. */
+export const PREPARE_BODY_LIMIT_BYTES = 64
 /** How long an id issued by `POST {url}/prepare` can be used, in seconds. */
 export const DEFAULT_ISSUED_ID_TTL_SECONDS = 1800
 /** A store (Redis) call that has not answered by then fails closed with 503, in milliseconds. */

@@ -10,6 +10,8 @@ export type ApiVersion = 'v1' | 'v2'
  * store, hooks, answers) is shared, so the route never asks which generation it serves.
  */
 export interface RouteProfile {
+  /** Which generation this is, as data for metrics (never branched on). */
+  version: ApiVersion
   /** Body field carrying the id: `imp_uid` (V1) or `identityVerificationId` (V2). */
   idField: string
   /** Whitelist of the body's id unless the host sets one. */
@@ -26,7 +28,15 @@ export interface RouteProfile {
   logKey: string
   /** What the issued ids are called in messages. */
   issuedName: string
+  /** Why `eraseAfterVerify` is refused, where the API has no erasure call. */
+  noErasure?: string
 }
+
+/**
+ * Every key optional and `undefined`-able: plugin options fall back to the environment, and
+ * `apiKey: process.env.IAMPORT_API_KEY` must compile under `exactOptionalPropertyTypes`.
+ */
+export type Optionally<T> = { [K in keyof T]?: T[K] | undefined }
 
 /** Fetches what upstream holds for the id and returns its Identity (FST_IAMPORT_NOT_CERTIFIED unless it completed). */
 export type FetchIdentity = (id: string, clock: () => Date) => Promise<Identity>
@@ -52,4 +62,9 @@ export interface Provider<Options, Client extends ProviderClient> {
   clientIdPattern (options: Options): RegExp | string | undefined
   /** "Fetch and normalize" with this client. */
   fetcher (client: Client): FetchIdentity
+  /** Erases a verification upstream (`eraseAfterVerify`); `undefined` where the API has no such call. */
+  eraser (client: Client): EraseVerification | undefined
 }
+
+/** Erases what upstream holds for a verification id. */
+export type EraseVerification = (id: string) => Promise<void>

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { meetsMinAge } from './age.js'
 import { CERTIFIED_AT_SKEW_SECONDS } from './constants.js'
@@ -5,22 +6,35 @@ import {
   AgeRestrictedError, DuplicateError, HookFailedError, MerchantMismatchError, MissingIdentityKeyError,
   NotCertifiedError, ReplayedError, StaleCertificationError
 } from './errors.js'
+import { readBinding } from './browser-binding.js'
 import type { Identity } from './identity.js'
+import type { Timings } from './metrics.js'
 import type { RouteSettings } from './options/route.js'
-import type { FetchIdentity } from './provider.js'
+import type { EraseVerification, FetchIdentity } from './provider.js'
 import type { Consumption } from './stores/store.js'
 
-/** One verification, from the posted id to the 200 body, or a thrown documented error. */
-export type Verify = (id: string, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
+/** One verification, from the posted id to the 200 body, or a thrown documented error; it fills `timings`. */
+export type Verify = (id: string, request: FastifyRequest, reply: FastifyReply, timings: Timings) => Promise<unknown>
 
 const VERIFIED = { verified: true } as const
 
+/** What the flow does upstream, with the plugin's client. */
+export interface Upstream {
+  fetchIdentity: FetchIdentity
+  /** Set when the route erases verifications after use. */
+  erase: EraseVerification | undefined
+  /** Key of the id in log lines. */
+  logKey: string
+}
+
 /** The verification flow of one route, with its settings bound once: the same for V1 and V2. */
-export function verifier (fetchIdentity: FetchIdentity, settings: RouteSettings, purpose: string): Verify {
+export function verifier ({ fetchIdentity, erase, logKey }: Upstream, settings: RouteSettings, purpose: string): Verify {
   const { store, minAge, ageBasis, checkAge, findDuplicate, onVerified, requireIdentityKey, now } = settings
 
-  return async function verify (id, request, reply) {
+  return async function verify (id, request, reply, timings) {
+    const fetchStarted = performance.now()
     const identity = await fetchIdentity(id, now)
+    timings.upstreamMs = performance.now() - fetchStarted
     const at = now()
     checkVerification(identity, id, settings.certifiedWithinSeconds, at)
     const consumption = store === undefined ? undefined : await consume(identity, id, request, settings, purpose)
@@ -29,12 +43,21 @@ export function verifier (fetchIdentity: FetchIdentity, settings: RouteSettings,
     if (requireIdentityKey !== false && identity[requireIdentityKey] === undefined) throw new MissingIdentityKeyError()
     if (minAge !== undefined && !meetsMinAge(identity.birthday, minAge, ageBasis, at)) throw new AgeRestrictedError()
     let result: unknown = VERIFIED
+    const hooksStarted = performance.now()
     try {
       if (checkAge !== undefined && await checkAge(identity, request) !== true) throw new AgeRestrictedError()
       if (findDuplicate !== undefined && await findDuplicate(identity, request)) throw new DuplicateError()
       if (onVerified !== undefined) result = (await onVerified(identity, request, reply)) ?? VERIFIED
     } catch (err) {
+      timings.hookMs = performance.now() - hooksStarted
       throw await hookFailure(err, consumption, settings)
+    }
+    timings.hookMs = performance.now() - hooksStarted
+    if (erase !== undefined) {
+      // Awaited, so the record is gone before the person moves on; a failure costs nothing but a log line.
+      await erase(id).catch((err: unknown) => {
+        request.log.warn({ [logKey]: id, code: (err as { code?: unknown }).code }, 'identity verification erasure failed')
+      })
     }
     return result
   }
@@ -92,15 +115,22 @@ async function hookFailure (err: unknown, consumption: Consumption | undefined, 
 
 /**
  * Who an issued id belongs to, bound to this route (its purpose): an id issued by a sign-up route
- * is refused by a recovery route sharing the store. `undefined` when the host's `subject` gave no
- * non-empty string; a `subject` that throws is FST_IAMPORT_HOOK_FAILED, its message never sent.
+ * is refused by a recovery route sharing the store. The host's `subject`, else the browser's
+ * binding cookie. `undefined` when there is none (no non-empty string, no cookie); a `subject`
+ * that throws is FST_IAMPORT_HOOK_FAILED, its message never sent.
  */
 export async function subjectOf (request: FastifyRequest, settings: RouteSettings, purpose: string): Promise<string | undefined> {
+  const hook = settings.issuedIds!.subject
   let subject: unknown
   try {
-    subject = await settings.issuedIds!.subject(request)
+    subject = hook === undefined ? readBinding(request) : await hook(request)
   } catch {
     throw new HookFailedError()
   }
+  return boundTo(purpose, subject)
+}
+
+/** The store's subject: the route's purpose and the requester, or `undefined` without a requester. */
+export function boundTo (purpose: string, subject: unknown): string | undefined {
   return typeof subject === 'string' && subject !== '' ? `${purpose}\u0000${subject}` : undefined
 }

@@ -24,7 +24,8 @@ t.test('misspelled and misplaced options fail registration with the path and the
     [{ ...v1, timeoutMS: 5000 }, 'timeoutMS is not an option (did you mean timeoutMs?)'],
     [{ ...v1, certifications: { schema: { headers: {} } } }, 'certifications.schema.headers is not an option'],
     [{ ...v1, certifications: { schema: { querystring: {} } } }, 'certifications.schema.querystring is not an option'],
-    [{ ...v1, certifications: { eraseAfterVerify: true } }, 'certifications.eraseAfterVerify is not an option'],
+    [{ ...v1, certifications: { eraseAfterVerfy: true } }, 'certifications.eraseAfterVerfy is not an option (did you mean certifications.eraseAfterVerify?)'],
+    [{ ...v1, certifications: { deleteAfterVerify: true } }, 'certifications.deleteAfterVerify is not an option'],
     [{ ...v1, certifications: { merchantUid: { required: true } } }, 'certifications.merchantUid is not an option (renamed to certifications.issuedIds'],
     [{ ...v1, certifications: { impUidPattern: '^imp_[0-9]+$' } }, 'certifications.impUidPattern is not an option (renamed to certifications.idPattern'],
     [{ ...v1, certifications: { minAge: 19, ageBasis: 'year', checkage: () => true } }, 'certifications.checkage is not an option (did you mean certifications.checkAge?)'],
@@ -74,10 +75,10 @@ t.test('wrong values are named by path, in unions and in arrays too', async (t) 
 
 t.test('the stores and the clients check their options the same way', async (t) => {
   const cases: Array<[() => unknown, string]> = [
-    [() => new MemoryStore({ maxEntrys: 5 } as never), 'MemoryStore maxEntrys is not an option (did you mean maxEntries?)'],
-    [() => new MemoryStore({ maxEntries: 0 }), 'MemoryStore maxEntries must be a positive whole number'],
+    [() => new MemoryStore({ maxIssue: 5 } as never), 'MemoryStore maxIssue is not an option (did you mean maxIssued?)'],
+    [() => new MemoryStore({ maxConsumed: 0 }), 'MemoryStore maxConsumed must be a positive whole number'],
     [() => new MemoryStore({ now: Date.now() } as never), 'MemoryStore now must be a function'],
-    [() => new RedisStore({ client: {} } as never), 'RedisStore client must be an ioredis-compatible client (with eval)'],
+    [() => new RedisStore({ client: {} } as never), 'RedisStore client must be an ioredis client (with call) or a node-redis client (with sendCommand)'],
     [() => new IamportClient({ ...v1, timeout: 5 } as never), 'IamportClient timeout is not an option (did you mean timeoutMs?)'],
     [() => new IamportClient({ apiKey: 'k' } as never), 'IamportClient apiSecret is required'],
     [() => new PortOneV2Client({ apiSecret: 's', storeID: 'x' } as never), 'PortOneV2Client storeID is not an option (did you mean storeId?)']

@@ -119,7 +119,9 @@ t.test('a migrating site registers both versions: two decorators, two routes, on
   const prepared = await app.inject({ method: 'POST', url: '/identity-verifications/prepare' })
   const { identityVerificationId } = prepared.json()
   v2Fake.seedIdentityVerification({ id: identityVerificationId, verifiedCustomer: { name: '새 방식' } })
-  const v2 = await app.inject({ method: 'POST', url: '/identity-verifications', payload: { identityVerificationId } })
+  // The id is bound to the browser that prepared it: its binding cookie goes back with the verification.
+  const binding = String(prepared.headers['set-cookie']).split(';')[0]!
+  const v2 = await app.inject({ method: 'POST', url: '/identity-verifications', headers: { cookie: binding }, payload: { identityVerificationId } })
   t.equal(v2.statusCode, 200)
   t.same(v2.json(), { welcome: '새 방식' })
   t.same(seen, [certification.imp_uid, identityVerificationId])

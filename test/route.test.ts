@@ -92,11 +92,12 @@ t.test('a failing store gives 503 and never lets a verification through', async 
     release: async () => { throw new Error('ECONNREFUSED') }
   }
   const { fake, verify, post } = await startApp(t, { store: broken, issuedIds: { required: true } })
+  const prepared = await post('/certifications/prepare', {})
+  t.equal(prepared.status, 503)
+  // The browser binding was set before the store failed, so the verification reaches the store.
   const res = await verify(seed(fake).imp_uid)
   t.equal(res.status, 503)
   t.equal(res.body.code, 'FST_IAMPORT_STORE_UNAVAILABLE')
-  const prepared = await post('/certifications/prepare', {})
-  t.equal(prepared.status, 503)
 
   let consumed = 0
   const releaseFails: VerificationStore = {
@@ -211,7 +212,7 @@ t.test('a store that does not answer fails closed with 503 within its deadline',
 })
 
 t.test('a full MemoryStore refuses with 503 rather than forget a consumed imp_uid', async (t) => {
-  const { fake, verify } = await startApp(t, { store: new MemoryStore({ maxEntries: 1 }) })
+  const { fake, verify } = await startApp(t, { store: new MemoryStore({ maxConsumed: 1 }) })
   t.equal((await verify(seed(fake).imp_uid)).status, 200)
   const full = await verify(seed(fake).imp_uid)
   t.equal(full.status, 503)

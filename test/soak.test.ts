@@ -59,7 +59,8 @@ const FAULTS: Array<{ fault: Fault, gives: 200 | 502 | 504 }> = [
   { fault: { target: 'certification', kind: 'html', status: 502 }, gives: 502 },
   { fault: { target: 'certification', kind: 'malformed-json' }, gives: 502 },
   { fault: { target: 'certification', kind: 'truncated' }, gives: 502 },
-  { fault: { target: 'certification', kind: 'drop' }, gives: 502 },
+  // A dropped GET is sent once more (lib/upstream.ts), so one drop costs nothing.
+  { fault: { target: 'certification', kind: 'drop' }, gives: 200 },
   { fault: { target: 'certification', kind: 'envelope', body: { code: 1, message: 'refused', response: null } }, gives: 502 },
   { fault: { target: 'certification', kind: 'envelope', body: { code: 0, message: null, response: null } }, gives: 502 }
 ]
@@ -148,7 +149,9 @@ t.test(`${COUNT} verifications, ${CONCURRENCY} connections, ${FAULT_RATE * 100}%
   const upstream = outcomes.get('502 FST_IAMPORT_UPSTREAM') ?? 0
   const timeouts = outcomes.get('504 FST_IAMPORT_UPSTREAM_TIMEOUT') ?? 0
   // Each 502 fault costs exactly its verification; the failed refresh at most the callers waiting on it.
-  t.ok(upstream >= expected[502] && upstream <= expected[502] + CONCURRENCY, `${upstream} × 502 for ${expected[502]} such faults and one failed refresh`)
+  // The failed refresh fails every call in flight (at most CONCURRENCY), and each of those may
+  // leave the fault queued for it to a later call: at most 2 x CONCURRENCY more than expected.
+  t.ok(upstream >= expected[502] && upstream <= expected[502] + 2 * CONCURRENCY, `${upstream} × 502 for ${expected[502]} such faults and one failed refresh`)
   // Each hung call times out; a GC pause in this one process (app, fake and load together) can time out a few more.
   t.ok(timeouts >= expected[504] && timeouts <= expected[504] + COUNT * LOAD_TIMEOUT_RATE, `${timeouts} × 504 for ${expected[504]} hung calls`)
   t.ok(fake.calls.getToken <= 4, `getToken ${fake.calls.getToken} times: the first, the failed refresh, the next one`)

@@ -12,7 +12,7 @@ const upstream = upstreamSettings()
 const connections = process.env.BENCH_PLUGIN_CONNECTIONS
 const storeMaxEntries = Number(process.env.BENCH_STORE_MAX_ENTRIES)
 const store = storeMaxEntries > 0
-  ? new (await import('../../dist/lib/stores/memory.js')).MemoryStore({ maxEntries: Number(storeMaxEntries) })
+  ? new (await import('../../dist/lib/stores/memory.js')).MemoryStore({ maxConsumed: Number(storeMaxEntries) })
   : undefined
 const app = Fastify({ logger: false })
 await app.register(fastifyIamport, {

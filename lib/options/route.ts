@@ -1,8 +1,9 @@
 import { Type, type TSchema } from '@sinclair/typebox'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest, RouteShorthandOptions } from 'fastify'
 import type { AgeBasis } from '../age.js'
 import {
-  CERTIFIED_AT_SKEW_SECONDS, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_CERTIFIED_WITHIN_SECONDS, DEFAULT_ISSUED_ID_TTL_SECONDS, DEFAULT_ROUTE_URL
+  CERTIFIED_AT_SKEW_SECONDS, CONSUMED_TTL_SECONDS, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_CERTIFIED_WITHIN_SECONDS,
+  DEFAULT_ISSUED_ID_TTL_SECONDS, DEFAULT_ROUTE_URL
 } from '../constants.js'
 import { InvalidOptionsError } from '../errors.js'
 import { compilePattern } from '../id-path-segment.js'
@@ -25,7 +26,10 @@ export interface IssuedIdsOptions {
   required: true
   /** How long an issued id can be used, in seconds (default 1800). */
   ttlSeconds?: number | undefined
-  /** Who asked for the id, e.g. the session id; the same subject must finish the flow. */
+  /**
+   * Who asked for the id, e.g. the session id; the same subject must finish the flow. Default:
+   * the browser, through a random HttpOnly, SameSite=Lax `idv_binding` cookie that prepare sets.
+   */
   subject?: ((request: FastifyRequest) => MaybePromise<string>) | undefined
 }
 
@@ -39,6 +43,13 @@ export interface RouteDocumentation {
   deprecated?: boolean | undefined
   hide?: boolean | undefined
 }
+
+/**
+ * Fastify route options the plugin's routes (verification and prepare) pass through: for
+ * @fastify/rate-limit (`config.rateLimit`), CSRF protection or auth (`onRequest`, `preHandler`),
+ * `logLevel` and `constraints`. The body, schema and handler stay the plugin's.
+ */
+export type PluginRouteOptions = Pick<RouteShorthandOptions, 'config' | 'onRequest' | 'preValidation' | 'preHandler' | 'logLevel' | 'constraints'>
 
 /** Options of the verification route (`certifications` plugin option). */
 export interface CertificationsOptions {
@@ -68,7 +79,16 @@ export interface CertificationsOptions {
    * default (`{ required: true }`); `false` turns it off and accepts any well-formed id.
    */
   issuedIds?: IssuedIdsOptions | false | undefined
-  /** Where consumed verifications and issued ids live (default: a MemoryStore). */
+  /**
+   * V1: erase the certification at i'mport (`DELETE /certifications/{imp_uid}`) once `onVerified`
+   * has succeeded, so nothing personal stays upstream (default `false`). A failed erasure is
+   * logged, without personal data, and the verification still succeeds. V2 has no such call.
+   */
+  eraseAfterVerify?: boolean | undefined
+  /**
+   * Where consumed verifications and issued ids live. Default: one MemoryStore shared by every
+   * registration in the process, so a verification is used once whatever the route.
+   */
   store?: VerificationStore | undefined
   /**
    * Whitelist of the body's id, a RegExp or a string (default: the client's pattern, else V1
@@ -79,8 +99,13 @@ export interface CertificationsOptions {
   bodyLimit?: number | undefined
   /** Documentation keys of the route schema, for OpenAPI. */
   schema?: RouteDocumentation | undefined
-  /** Schema of the 200 body that `onVerified` returns, for serialization and OpenAPI. */
-  verifiedResponseSchema?: TSchema | undefined
+  /** Route options for both of the plugin's routes (rate limits, auth, CSRF, `logLevel`). */
+  routeOptions?: PluginRouteOptions | undefined
+  /**
+   * JSON schema of the 200 body that `onVerified` returns, for serialization and OpenAPI: from
+   * @sinclair/typebox 0.34, typebox 1.x, or a plain object (`as const` works).
+   */
+  verifiedResponseSchema?: object | undefined
   /** Clock for freshness and age (tests); default `() => new Date()`. */
   now?: (() => Date) | undefined
 }
@@ -104,6 +129,18 @@ const DocumentationSchema = Options({
   hide: Optional(Flag())
 })
 
+/** One hook or an array of hooks, as Fastify takes them. */
+const Hooks = (): TSchema => Type.Union([Hook(), Type.Array(Hook())], { errorMessage: 'must be a function or an array of functions' })
+
+const RouteOptionsSchema = Options({
+  config: Optional(AnyObject('must be an object')),
+  onRequest: Optional(Hooks()),
+  preValidation: Optional(Hooks()),
+  preHandler: Optional(Hooks()),
+  logLevel: Optional(Literals(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], 'must be a pino level')),
+  constraints: Optional(AnyObject('must be an object'))
+})
+
 const CertificationsSchema = Options({
   url: Optional(Type.String({ pattern: '^/', errorMessage: 'must start with /' })),
   minAge: Optional(Type.Integer({ minimum: 0, maximum: 150, errorMessage: 'must be a whole number of years' })),
@@ -114,11 +151,13 @@ const CertificationsSchema = Options({
   requireIdentityKey: Optional(Type.Union([Type.Literal('ci'), Type.Literal('di'), Type.Literal(false)], { errorMessage: "must be 'ci', 'di' or false" })),
   certifiedWithinSeconds: Optional(PositiveInteger('whole number of seconds')),
   oneTime: Optional(Flag()),
+  eraseAfterVerify: Optional(Flag()),
   issuedIds: Optional(Type.Union([Type.Literal(false), IssuedIdsSchema], { errorMessage: 'must be false or { required: true }' })),
   store: Optional(WithMethods('Store', ['issue', 'consume', 'release'], 'must implement issue, consume and release')),
   idPattern: Optional(Pattern({ errorMessage: 'must be a RegExp or a valid regular expression' })),
   bodyLimit: Optional(PositiveInteger('whole number of bytes')),
   schema: Optional(DocumentationSchema),
+  routeOptions: Optional(RouteOptionsSchema),
   verifiedResponseSchema: Optional(AnyObject('must be a JSON schema object')),
   now: Optional(Hook())
 })
@@ -137,22 +176,29 @@ export interface RouteSettings {
   findDuplicate: CertificationsOptions['findDuplicate']
   onVerified: CertificationsOptions['onVerified']
   requireIdentityKey: 'ci' | 'di' | false
+  eraseAfterVerify: boolean
   certifiedWithinSeconds: number
-  /** How long a consumed verification is remembered: past it, the freshness check refuses it anyway. */
+  /** How long a consumed verification is remembered: hours, far past the freshness window. */
   consumedTtlMs: number
   /** The store behind one-time use and issued ids, failing closed; `undefined` when neither is on. */
   store: VerificationStore | undefined
-  issuedIds: { ttlMs: number, subject: (request: FastifyRequest) => MaybePromise<string> } | undefined
+  /** With issued ids: their lifetime, and the host's subject (`undefined`: the binding cookie). */
+  issuedIds: { ttlSeconds: number, subject: ((request: FastifyRequest) => MaybePromise<string>) | undefined } | undefined
+  /** The store as given or defaulted, for its `ready` check (`store` is its guarded view). */
+  rawStore: VerificationStore | undefined
   /** Whitelist of the body's id. */
   idPattern: RegExp
   bodyLimit: number
   schema: RouteDocumentation
-  verifiedResponseSchema: TSchema | undefined
+  routeOptions: PluginRouteOptions
+  verifiedResponseSchema: object | undefined
   now: () => Date
 }
 
-const anonymous = (): string => 'anonymous'
 const systemClock = (): Date => new Date()
+
+/** The process-wide default store: one ledger, whatever the route or registration. */
+let processStore: MemoryStore | undefined
 
 /**
  * Applies the defaults of that API generation to the `certifications` option, already checked
@@ -163,7 +209,7 @@ export function routeSettings (input: string | CertificationsOptions | undefined
   const issuedOption = options.issuedIds ?? (profile.issuesByDefault ? { required: true } : false)
   const issuedIds = issuedOption === false
     ? undefined
-    : { ttlMs: (issuedOption.ttlSeconds ?? DEFAULT_ISSUED_ID_TTL_SECONDS) * 1000, subject: issuedOption.subject ?? anonymous }
+    : { ttlSeconds: issuedOption.ttlSeconds ?? DEFAULT_ISSUED_ID_TTL_SECONDS, subject: issuedOption.subject }
   const oneTime = options.oneTime ?? true
   // An issued id is consumed with the verification, so it cannot be re-usable while the verification is.
   if (!oneTime && issuedIds !== undefined) invalid('certifications.oneTime: false needs issuedIds: false (issued ids are single-use)')
@@ -172,8 +218,10 @@ export function routeSettings (input: string | CertificationsOptions | undefined
   if (profile.postsIssuedId && issuedIds !== undefined && !idPattern.test(profile.issue())) {
     invalid(`certifications.idPattern must accept the issued ${profile.issuedName}`)
   }
+  const eraseAfterVerify = options.eraseAfterVerify ?? false
+  if (eraseAfterVerify && profile.noErasure !== undefined) invalid(`certifications.eraseAfterVerify: ${profile.noErasure}`)
   const certifiedWithinSeconds = options.certifiedWithinSeconds ?? DEFAULT_CERTIFIED_WITHIN_SECONDS
-  const store = oneTime || issuedIds !== undefined ? (options.store ?? new MemoryStore()) : undefined
+  const store = oneTime || issuedIds !== undefined ? (options.store ?? (processStore ??= new MemoryStore())) : undefined
   return {
     url: options.url ?? DEFAULT_ROUTE_URL,
     minAge: options.minAge,
@@ -182,13 +230,16 @@ export function routeSettings (input: string | CertificationsOptions | undefined
     findDuplicate: options.findDuplicate,
     onVerified: options.onVerified,
     requireIdentityKey: options.requireIdentityKey ?? (options.findDuplicate === undefined ? false : 'ci'),
+    eraseAfterVerify,
     certifiedWithinSeconds,
-    consumedTtlMs: (certifiedWithinSeconds + 2 * CERTIFIED_AT_SKEW_SECONDS) * 1000,
+    consumedTtlMs: Math.max(CONSUMED_TTL_SECONDS, certifiedWithinSeconds + 2 * CERTIFIED_AT_SKEW_SECONDS) * 1000,
     store: store === undefined ? undefined : guardStore(store),
+    rawStore: store,
     issuedIds,
     idPattern,
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
     schema: options.schema ?? {},
+    routeOptions: options.routeOptions ?? {},
     verifiedResponseSchema: options.verifiedResponseSchema,
     now: options.now ?? systemClock
   }

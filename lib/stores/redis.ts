@@ -188,8 +188,8 @@ function commandSender (client: RedisLikeClient): SendCommand {
  * exists yet; if one comes, name it here.)
  */
 const NO_PERSISTENCE_WARNING = 'RedisStore: Redis persists nothing (appendonly no, save ""): a restart forgets every ' +
-  'consumed verification, so a replay within the ledger window is accepted. Set appendonly yes, or erase each ' +
-  'verification at the provider once it is used, so that a replayed id finds nothing'
+  'consumed verification, so a replay within the ledger window is accepted. Set appendonly yes, or (V1) ' +
+  'certifications.eraseAfterVerify, so that a replayed id finds nothing upstream'
 
 /**
  * A {@link VerificationStore} in Redis (6.0 or later, for KEEPTTL), shared by every app

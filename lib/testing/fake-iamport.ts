@@ -60,7 +60,7 @@ export interface FakeIamportRequest {
 }
 
 /** A partial certification for seeding: a key given as `undefined` is removed from the record. */
-export type CertificationSeed = Partial<Certification> & Record<string, unknown>
+export type CertificationSeed = { [K in keyof Certification]?: Certification[K] | undefined } & Record<string, unknown>
 
 /** A running fake i'mport server. */
 export interface FakeIamport {

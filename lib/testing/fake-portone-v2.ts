@@ -52,11 +52,11 @@ export interface FakePortOneV2Calls {
  * record; `verifiedCustomer` is merged key by key over the default person the same way.
  */
 export type IdentityVerificationSeed = {
-  id?: string
-  status?: 'READY' | 'VERIFIED' | 'FAILED'
+  id?: string | undefined
+  status?: 'READY' | 'VERIFIED' | 'FAILED' | undefined
   /** RFC 3339 date-time. */
-  verifiedAt?: string
-  verifiedCustomer?: Record<string, unknown>
+  verifiedAt?: string | undefined
+  verifiedCustomer?: Record<string, unknown> | undefined
 } & Record<string, unknown>
 
 /** A running fake PortOne V2 server. */

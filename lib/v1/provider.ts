@@ -7,13 +7,13 @@ import { carrierOf, genderOf, text, validDate, VerifiedIdentity, type Identity }
 import { required } from '../options/check.js'
 import { Literals, Optional, Options } from '../options/kinds.js'
 import { certificationsProperty, type CertificationsOptions } from '../options/route.js'
-import type { Provider } from '../provider.js'
+import type { Optionally, Provider } from '../provider.js'
 import { transportProperties } from '../upstream.js'
 import { IamportClient, v1ClientProperties, type IamportClientOptions } from './client.js'
 import type { Certification } from './schemas.js'
 
 /** Plugin options with `apiVersion: 'v1'` (the default): i'mport (PortOne V1) certifications. */
-export interface IamportPluginOptions extends Partial<IamportClientOptions> {
+export interface IamportPluginOptions extends Optionally<IamportClientOptions> {
   /** `'v1'` (default): i'mport (PortOne V1) certifications; decorates `fastify.iamport`. */
   apiVersion?: 'v1' | undefined
   /**
@@ -41,6 +41,7 @@ export const v1Provider: Provider<IamportPluginOptions, IamportClient> = {
     certifications: certificationsProperty
   }),
   route: {
+    version: 'v1',
     idField: 'imp_uid',
     defaultIdPattern: DEFAULT_IMP_UID_PATTERN,
     issuedField: 'merchantUid',
@@ -68,7 +69,8 @@ export const v1Provider: Provider<IamportPluginOptions, IamportClient> = {
     // `null` and an absent `certified` are not a completed verification: only `true` is.
     if (certification.certified !== true) throw new NotCertifiedError()
     return identityFromCertification(certification, clock)
-  }
+  },
+  eraser: (client) => async (impUid) => { await client.deleteCertification(impUid) }
 }
 
 /** V1: `birthday` when it is a real `YYYY-MM-DD`; only when it is absent, the legacy `birth`. */

@@ -7,7 +7,7 @@ import { carrierOf, genderOf, text, validDate, VerifiedIdentity, type Identity }
 import { required } from '../options/check.js'
 import { Literals, Optional, Options } from '../options/kinds.js'
 import { certificationsProperty, type CertificationsOptions } from '../options/route.js'
-import type { Provider } from '../provider.js'
+import type { Optionally, Provider } from '../provider.js'
 import { transportProperties } from '../upstream.js'
 import { PortOneV2Client, v2ClientProperties, type PortOneV2ClientOptions } from './client.js'
 import type { V2VerifiedIdentityVerification } from './schemas.js'
@@ -19,7 +19,7 @@ import type { V2VerifiedIdentityVerification } from './schemas.js'
  * `Identity` as in V1. A site migrating registers the plugin twice, once per version, on
  * different route URLs.
  */
-export interface PortOneV2PluginOptions extends Partial<PortOneV2ClientOptions> {
+export interface PortOneV2PluginOptions extends Optionally<PortOneV2ClientOptions> {
   /** `'v2'`: PortOne V2; decorates `fastify.portone`. */
   apiVersion: 'v2'
   /**
@@ -53,6 +53,7 @@ export const v2Provider: Provider<PortOneV2PluginOptions, PortOneV2Client> = {
     certifications: certificationsProperty
   }),
   route: {
+    version: 'v2',
     idField: 'identityVerificationId',
     defaultIdPattern: DEFAULT_IDENTITY_VERIFICATION_ID_PATTERN,
     issuedField: 'identityVerificationId',
@@ -60,7 +61,8 @@ export const v2Provider: Provider<PortOneV2PluginOptions, PortOneV2Client> = {
     postsIssuedId: true,
     issue: () => 'iv' + randomBytes(16).toString('hex'),
     logKey: 'identityVerificationId',
-    issuedName: 'identity verification ids (iv + 32 hex digits)'
+    issuedName: 'identity verification ids (iv + 32 hex digits)',
+    noErasure: 'PortOne V2 has no call that erases an identity verification (see the README, "Erasure after use")'
   },
   createClient (options: PortOneV2PluginOptions, environment: IamportEnvironment) {
     return new PortOneV2Client({
@@ -78,7 +80,8 @@ export const v2Provider: Provider<PortOneV2PluginOptions, PortOneV2Client> = {
     const verification = await client.getIdentityVerification(id)
     if (verification.status !== 'VERIFIED') throw new NotCertifiedError()
     return identityFromV2(verification, clock)
-  }
+  },
+  eraser: () => undefined
 }
 
 /**

@@ -61,12 +61,19 @@ export async function listen (t: Test, register: (app: FastifyInstance) => Promi
   await register(app)
   const address = await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
+  // One browser per app: the binding cookie prepare sets goes back with every later request.
+  const cookies = new Map<string, string>()
   async function post (path: string, body: unknown, contentType = 'application/json', headers: Record<string, string> = {}): Promise<{ status: number, body: any }> {
+    const cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join('; ')
     const res = await fetch(address + path, {
       method: 'POST',
-      headers: { 'content-type': contentType, ...headers },
+      headers: { 'content-type': contentType, ...(cookie === '' ? {} : { cookie }), ...headers },
       body: typeof body === 'string' ? body : JSON.stringify(body)
     })
+    for (const setCookie of res.headers.getSetCookie()) {
+      const [name, value] = setCookie.split(';')[0]!.split('=')
+      cookies.set(name!, value!)
+    }
     const text = await res.text()
     return { status: res.status, body: text === '' ? undefined : JSON.parse(text) }
   }

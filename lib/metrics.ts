@@ -1,0 +1,32 @@
+import { channel } from 'node:diagnostics_channel'
+import type { ApiVersion } from './provider.js'
+
+/**
+ * `node:diagnostics_channel` channel `fastify-iamport:verification`: one message per verification,
+ * refusals included, for metrics (Prometheus, OpenTelemetry). It carries no personal data and no
+ * id: only what happened and how long it took. Publishing costs nothing without a subscriber.
+ */
+export const VERIFICATION_CHANNEL = 'fastify-iamport:verification'
+
+/** One verification, as published on {@link VERIFICATION_CHANNEL}. */
+export interface VerificationEvent {
+  /** `VERIFIED`, or the refusal's code (`FST_IAMPORT_REPLAYED`, …; `ERROR` for an error without one). */
+  outcome: string
+  apiVersion: ApiVersion
+  /** The route's URL, prefix included (`/certifications`): its purpose. */
+  route: string
+  /** Milliseconds spent fetching the verification upstream (0 when refused before). */
+  upstreamMs: number
+  /** Milliseconds spent in the host's hooks (`checkAge`, `findDuplicate`, `onVerified`). */
+  hookMs: number
+  /** Milliseconds for the whole verification. */
+  totalMs: number
+}
+
+/** Where a verification's flow writes its durations, for the event. */
+export interface Timings {
+  upstreamMs: number
+  hookMs: number
+}
+
+export const verificationChannel = channel(VERIFICATION_CHANNEL)
