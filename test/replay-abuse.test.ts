@@ -4,6 +4,7 @@
 import t, { type Test } from 'tap'
 import type { AddressInfo } from 'node:net'
 import Fastify from 'fastify'
+import { Pool } from 'undici'
 import fastifyIamport, { MemoryStore, type FastifyIamportOptions } from '../index.js'
 import { createFakeIamport, createFakePortOneV2, type FakeIamport } from '../lib/testing/index.js'
 import { listen, seed } from './helpers/app.js'
@@ -131,4 +132,58 @@ t.test('a replay just before the end of the freshness window is 409, with one cl
   // A clock stepped back after hours: the ledger (6 h) still holds it.
   clock = (certifiedAt + 5 * 3600) * 1000
   t.equal((await store.consume({ verificationId: impUid, ttlMs: 1000 })), 'replayed', 'remembered for hours')
+})
+
+/** Sends `count` prepares over `connections` keep-alive sockets; `cookie` makes them one browser. */
+async function prepareSpam (base: string, count: number, cookie?: string): Promise<Record<number, number>> {
+  const pool = new Pool(base, { connections: 32 })
+  const statuses: Record<number, number> = {}
+  let sent = 0
+  await Promise.all(Array.from({ length: 32 }, async () => {
+    while (sent++ < count) {
+      const res = await pool.request({ path: '/certifications/prepare', method: 'POST', headers: cookie === undefined ? {} : { cookie } })
+      await res.body.dump()
+      statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1
+    }
+  }))
+  await pool.close()
+  return statuses
+}
+
+t.test('one-subject spam: 20 000 prepares from one browser cannot evict an id another user holds', async (t) => {
+  const store = new MemoryStore({ maxIssued: 5000 })
+  const { fake, base } = await startV1(t, (fake) => ({
+    apiKey: fake.apiKey, apiSecret: fake.apiSecret, baseUrl: fake.url, certifications: { store, issuedIds: { required: true } }
+  }))
+  const user = browser(base)
+  const { merchantUid } = (await user.post('/certifications/prepare')).body
+  const spammer = browser(base)
+  await spammer.post('/certifications/prepare')
+  const cookie = `idv_binding=${spammer.cookies.get('idv_binding')!}`
+  t.same(await prepareSpam(base, 20_000, cookie), { 200: 20_000 })
+  t.ok(store.size.issued <= 4, `the spammer holds at most its 3 outstanding ids (${store.size.issued} issued in all)`)
+  const { imp_uid: impUid } = seed(fake, { merchant_uid: merchantUid })
+  t.equal((await user.post('/certifications', { imp_uid: impUid })).status, 200, 'the user who prepared first still verifies')
+})
+
+t.test('rotating-subject spam: 50 000 prepares evict only issued ids, never a consumed one, within the bound', async (t) => {
+  const store = new MemoryStore({ maxIssued: 5000 })
+  const { fake, base } = await startV1(t, (fake) => ({
+    apiKey: fake.apiKey, apiSecret: fake.apiSecret, baseUrl: fake.url, certifications: { store, issuedIds: { required: true } }
+  }))
+  const consumed: Array<{ person: ReturnType<typeof browser>, impUid: string }> = []
+  for (let i = 0; i < 20; i++) {
+    const person = browser(base)
+    const { merchantUid } = (await person.post('/certifications/prepare')).body
+    const { imp_uid: impUid } = seed(fake, { merchant_uid: merchantUid })
+    t.equal((await person.post('/certifications', { imp_uid: impUid })).status, 200)
+    consumed.push({ person, impUid })
+  }
+  // No cookie: every prepare is a new browser, so only the global cap holds them.
+  t.same(await prepareSpam(base, 50_000), { 200: 50_000 })
+  t.same(store.size, { issued: 5000, consumed: 20, subjects: 5000 }, 'issued ids at their cap (about 1.8 MB at 360 B each); every consumed one kept')
+  for (const { person, impUid } of consumed) {
+    const replay = await person.post('/certifications', { imp_uid: impUid })
+    t.equal(replay.status, 409, 'a consumed verification stays consumed')
+  }
 })

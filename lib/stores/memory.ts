@@ -80,6 +80,14 @@ export class MemoryStore implements VerificationStore {
     this.#now = options.now ?? Date.now
   }
 
+  /**
+   * How many entries the store holds now (expired ones included until they are swept): for a
+   * gauge, and for checking the memory bound (about 360 B an issued id, 117 B a consumed one).
+   */
+  get size (): { issued: number, consumed: number, subjects: number } {
+    return { issued: this.#issued.size, consumed: this.#consumed.size, subjects: this.#outstanding.size }
+  }
+
   /** Records a request id issued to `subject`, valid for `ttlMs`. */
   async issue (requestId: string, subject: string, ttlMs: number): Promise<void> {
     const now = this.#now()
