@@ -2,6 +2,7 @@ import fastifyEnv from '@fastify/env'
 import { Type } from '@sinclair/typebox'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fastifyIamport, { type CertificationsOptions, type FastifyIamportOptions } from '../index.js'
+import { koreanMessage } from '../lib/messages-ko.js'
 import { createFakeIamport, createFakePortOneV2, type FakeIamport, type FakePortOneV2 } from '../lib/testing/index.js'
 import {
   configSchema, DEV_CI_PEPPER, exampleApiVersion, exampleMode, PRODUCTION_PEPPER_REQUIRED, trustProxyOption, withoutBlanks,
@@ -106,6 +107,14 @@ export async function buildExampleApp (environment: Record<string, unknown> = pr
         'x-frame-options': 'DENY',
         'content-security-policy': "default-src 'none'; frame-ancestors 'none'"
       })
+    })
+    // Every refusal in the package's Korean (koMessages), with its status and code: the page
+    // picks its words by the code, any other client can show the message as it is. A custom
+    // handler replaces Fastify's error log, so server errors are logged here.
+    app.setErrorHandler((error, request, reply) => {
+      const body = koreanMessage(error)
+      if (body.statusCode >= 500) request.log.error({ err: error }, 'request failed')
+      return reply.code(body.statusCode).send(body)
     })
     const sessions = installSessions(app)
     await app.register(fastifyIamport, { ...connection(config, sandbox, sandboxV2), certifications: signUpPolicy(users, sessions) })

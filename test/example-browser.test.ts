@@ -163,7 +163,7 @@ t.test('an adult signs up and sees the welcome', async (t) => {
 t.test('the same person again sees "already registered"', async (t) => {
   const outcome = await verifyAs({ ...adult, phone: '010-9999-8888', carrier: 'KT_MVNO' }, 'already-registered')
   t.equal(outcome.key, 'FST_IAMPORT_DUPLICATE')
-  t.match(outcome.text, '이미 가입된 분입니다')
+  t.match(outcome.text, '이미 가입된 회원입니다')
   t.match(outcome.text, 'You are already registered')
   t.match(outcome.text, 'FST_IAMPORT_DUPLICATE')
   t.equal(await page.locator('#outcome').getAttribute('class'), 'warning')
@@ -173,7 +173,7 @@ t.test('the same person again sees "already registered"', async (t) => {
 t.test('a 17-year-old sees "under age"', async (t) => {
   const outcome = await verifyAs({ name: '김민지', birthday: birthdayForYearAge(17), gender: 'female', carrier: 'LGT' }, 'under-age')
   t.equal(outcome.key, 'FST_IAMPORT_AGE_RESTRICTED')
-  t.match(outcome.text, '19세 미만은 가입할 수 없습니다')
+  t.match(outcome.text, '올해 19세가 되는 분부터 가입할 수 있습니다')
   t.match(outcome.text, 'You are under age')
   t.equal(example.users.count(), 1)
 })
@@ -185,14 +185,15 @@ t.test('a tampered imp_uid sees a clear error', async (t) => {
   t.match(notFound.sentImpUid, /^imp_[0-9]{12}$/, 'the page sent the real imp_uid; the route rewrote it')
   t.equal(notFound.key, 'FST_IAMPORT_CERTIFICATION_NOT_FOUND')
   t.match(notFound.text, OUTCOME_MESSAGES.FST_IAMPORT_CERTIFICATION_NOT_FOUND.ko)
-  t.match(notFound.text, "PortOne (i'mport) has no record of this verification. Please verify again.")
+  t.match(notFound.text, OUTCOME_MESSAGES.FST_IAMPORT_CERTIFICATION_NOT_FOUND.en)
   await page.unroute(`${example.url}/certifications`)
 
   // A path-shaped imp_uid is refused by the schema before any call to i'mport.
   await page.route(`${example.url}/certifications`, (route) => route.continue({ postData: JSON.stringify({ imp_uid: 'imp_1/../../users/getToken' }) }))
   const malformed = await verifyAs({ name: '이서연', birthday: '1985-03-03', gender: 'female' }, 'malformed-imp-uid')
   t.equal(malformed.key, 'FST_ERR_VALIDATION')
-  t.match(malformed.text, 'The verification reference sent to the server is not valid.')
+  t.match(malformed.text, OUTCOME_MESSAGES.FST_ERR_VALIDATION.ko)
+  t.match(malformed.text, OUTCOME_MESSAGES.FST_ERR_VALIDATION.en)
   await page.unroute(`${example.url}/certifications`)
   t.equal(example.users.count(), 1)
 })

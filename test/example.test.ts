@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import Database from 'better-sqlite3'
 import * as errors from '../lib/errors.js'
+import { koMessages } from '../lib/messages-ko.js'
 import { createFakeIamport, createFakePortOneV2 } from '../lib/testing/index.js'
 import { buildExampleApp, MIN_AGE } from '../example/app.js'
 import { DEV_CI_PEPPER, PRODUCTION_PEPPER_REQUIRED, trustProxyOption } from '../example/config.js'
@@ -222,7 +223,7 @@ for (const flavor of FLAVORS) {
 
     const sameBrowser = await signUp(example, first, adult)
     t.equal(sameBrowser.answer.status, 409)
-    t.match(sameBrowser.answer.body, { statusCode: 409, code: 'FST_IAMPORT_DUPLICATE' })
+    t.same(sameBrowser.answer.body, { statusCode: 409, code: 'FST_IAMPORT_DUPLICATE', error: 'Conflict', message: koMessages.FST_IAMPORT_DUPLICATE }, 'in the package\'s Korean')
 
     // Another phone, another carrier: the same CI, so the same person.
     const other = await signUp(example, tab(example), { ...adult, phone: '01099998888', carrier: 'KT' })
@@ -376,6 +377,7 @@ t.test('every code the server can answer has plain words on the page, Korean and
     const message = messageFor(code)
     t.not(message, OUTCOME_MESSAGES.UNKNOWN, `${code} has its own message`)
     t.match(message.ko, /[가-힣]/, `${code} in Korean`)
+    t.ok(message.ko.startsWith(koMessages[code as keyof typeof koMessages]), `${code}: the package's Korean message`)
     t.match(message.en, /^[\x20-\x7e]+$/, `${code} in English`)
   }
   const pageKeys = Object.keys(OUTCOME_MESSAGES).filter((key) => key.startsWith('FST_'))
