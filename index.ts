@@ -94,4 +94,5 @@ export {
   type Consumption, type ConsumeResult, type StoreLogger, type VerificationStore
 } from './lib/stores/index.js'
 export { VERIFICATION_CHANNEL, type VerificationEvent } from './lib/metrics.js'
+export { koMessages, koreanMessage, type FastifyBodyErrorCode, type IamportErrorCode, type KoMessageKey, type KoreanErrorBody } from './lib/messages-ko.js'
 export * from './lib/errors.js'
