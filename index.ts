@@ -63,14 +63,15 @@ async function plugin (fastify: FastifyInstance, options: FastifyIamportOptions)
       fetchIdentity: provider.fetcher(client),
       erase: provider.eraser(client),
       route: options.certifications,
-      clientPattern: provider.clientIdPattern(options)
+      clientPattern: provider.clientIdPattern(options),
+      otp: provider.otp(client)
     })
   }
 }
 
 /**
  * The fastify-iamport plugin: decorates `fastify.iamport` (V1) or `fastify.portone` (V2) and
- * registers the verification route.
+ * registers the verification route (and with `certifications.otp` the SMS verification routes).
  */
 export const fastifyIamport = fp(plugin, { fastify: '5.x', name: 'fastify-iamport' })
 export default fastifyIamport
@@ -81,10 +82,14 @@ export type { IamportClientOptions, OtpRequestInput } from './lib/v1/client.js'
 export type { PortOneV2ClientOptions } from './lib/v2/client.js'
 export type { IamportPluginOptions, PortOneV2PluginOptions }
 export type { ApiVersion } from './lib/provider.js'
-export type { CertificationsOptions, IssuedIdsOptions, MaybePromise, PluginRouteOptions, RouteDocumentation } from './lib/options/route.js'
+export type { CertificationsOptions, IssuedIdsOptions, MaybePromise, OtpOptions, PluginRouteOptions, RouteDocumentation } from './lib/options/route.js'
+export {
+  DEFAULT_OTP_ATTEMPTS, DEFAULT_OTP_CODE_TTL_SECONDS, DEFAULT_OTP_MAX_PENDING, DEFAULT_OTP_RESEND_COOLDOWN_SECONDS
+} from './lib/options/route.js'
 export type { Certification } from './lib/v1/schemas.js'
 export type {
-  V2IdentityVerification, V2ReadyIdentityVerification, V2FailedIdentityVerification, V2VerifiedIdentityVerification
+  V2IdentityVerification, V2ReadyIdentityVerification, V2FailedIdentityVerification, V2VerifiedIdentityVerification,
+  V2Operator, V2SendIdentityVerificationInput
 } from './lib/v2/schemas.js'
 export type { Identity, Gender, Carrier } from './lib/identity.js'
 export { ageOf, ageOn, meetsMinAge, parseBirthday, seoulToday, type AgeBasis, type CalendarDate } from './lib/age.js'

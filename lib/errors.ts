@@ -49,6 +49,36 @@ export const UpstreamTimeoutError = createError(
 export const StoreUnavailableError = createError(
   'FST_IAMPORT_STORE_UNAVAILABLE', 'The verification store is unavailable', 503)
 
+// Server-driven (SMS) verification: the `POST {url}/otp*` routes and the V2 client's send,
+// confirm and resend calls. Neutral words only: both generations answer with them.
+
+export const OtpIncorrectError = createError(
+  'FST_IAMPORT_OTP_INCORRECT', 'The verification code was not accepted', 422)
+
+export const OtpAttemptsExceededError = createError(
+  'FST_IAMPORT_OTP_ATTEMPTS_EXCEEDED', 'Too many wrong verification codes; start the verification again', 429)
+
+export const OtpExpiredError = createError(
+  'FST_IAMPORT_OTP_EXPIRED', 'The verification code has expired; request a new one', 422)
+
+export const OtpTooSoonError = createError(
+  'FST_IAMPORT_OTP_TOO_SOON', 'A verification code was sent moments ago; try again later', 429)
+
+export const OtpNotSentError = createError(
+  'FST_IAMPORT_OTP_NOT_SENT', 'No verification code was sent for this id', 404)
+
+export const OtpAlreadySentError = createError(
+  'FST_IAMPORT_OTP_ALREADY_SENT', 'A verification code was already sent for this id', 409)
+
+export const AlreadyVerifiedError = createError(
+  'FST_IAMPORT_ALREADY_VERIFIED', 'The identity verification was already completed', 409)
+
+export const OtpLimitReachedError = createError(
+  'FST_IAMPORT_OTP_LIMIT_REACHED', 'Too many verification requests; try again later', 429)
+
+export const PgRefusedError = createError(
+  'FST_IAMPORT_PG_REFUSED', 'The identity verification provider refused the request', 502)
+
 /** What an upstream failure carries besides its message: no body, no header, no token. */
 export interface UpstreamDetails {
   /** HTTP status upstream answered with, when it answered. */
@@ -66,6 +96,11 @@ export interface UpstreamDetails {
   upstreamType?: string
   /** Which call failed. */
   operation: string
+  /**
+   * The PG's own code of a PortOne V2 refusal (`pgCode` of `PG_PROVIDER`), when it is a short
+   * token of letters, digits, `_` and `-` (all digits: at most 5); absent otherwise.
+   */
+  pgCode?: string
 }
 
 /** An upstream failure as thrown by the client. */
@@ -73,13 +108,23 @@ export type IamportUpstreamError = FastifyError & UpstreamDetails
 
 /** Builds an UpstreamError that names the failed call and what upstream answered, nothing more. */
 export function upstreamError (reason: string, details: UpstreamDetails): IamportUpstreamError {
-  const err: IamportUpstreamError = Object.assign(new UpstreamError(`${details.operation}: ${reason}`), { operation: details.operation })
-  if (details.upstreamStatus !== undefined) err.upstreamStatus = details.upstreamStatus
-  if (details.upstreamCode !== undefined) err.upstreamCode = details.upstreamCode
+  return withUpstreamDetails(new UpstreamError(`${details.operation}: ${reason}`), details)
+}
+
+/**
+ * A documented refusal of upstream (V2 `IDENTITY_VERIFICATION_ALREADY_SENT`, `PG_PROVIDER`...) as
+ * one of the package's errors, carrying what upstream answered under the same rules as
+ * {@link upstreamError}: its status, its type, a redacted message, a PG code of plain characters.
+ */
+export function withUpstreamDetails<E extends FastifyError> (err: E, details: UpstreamDetails): E & UpstreamDetails {
+  const typed: E & UpstreamDetails = Object.assign(err, { operation: details.operation })
+  if (details.upstreamStatus !== undefined) typed.upstreamStatus = details.upstreamStatus
+  if (details.upstreamCode !== undefined) typed.upstreamCode = details.upstreamCode
   const message = redactedMessage(details.upstreamMessage)
-  if (message !== undefined) err.upstreamMessage = message
-  if (typeof details.upstreamType === 'string' && ERROR_TYPE.test(details.upstreamType)) err.upstreamType = details.upstreamType.slice(0, 100)
-  return err
+  if (message !== undefined) typed.upstreamMessage = message
+  if (typeof details.upstreamType === 'string' && ERROR_TYPE.test(details.upstreamType)) typed.upstreamType = details.upstreamType.slice(0, 100)
+  if (typeof details.pgCode === 'string' && PG_CODE.test(details.pgCode)) typed.pgCode = details.pgCode
+  return typed
 }
 
 /** Anything but Hangul, whitespace and the punctuation of a Korean sentence. */
@@ -89,6 +134,8 @@ const REDACTION_RUN = /…(?:[\s.,:;·-]*…)+/gu
 const HANGUL = /\p{Script=Hangul}/u
 /** PortOne's error types: `IDENTITY_VERIFICATION_NOT_FOUND` and the like. */
 const ERROR_TYPE = /^[A-Z]+(?:_[A-Z]+)*$/
+/** A PG's error code (`UCD_0106`, `9015`, `CS24`): all digits only up to 5, so a phone number or a YYMMDD birth date never passes. */
+const PG_CODE = /^(?:[0-9]{1,5}|(?=[0-9]*[A-Za-z_-])[A-Za-z0-9_-]{1,32})$/
 
 /**
  * i'mport's and PortOne's messages are fixed Korean phrases, so the Hangul is what tells an

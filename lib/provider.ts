@@ -64,6 +64,56 @@ export interface Provider<Options, Client extends ProviderClient> {
   fetcher (client: Client): FetchIdentity
   /** Erases a verification upstream (`eraseAfterVerify`); `undefined` where the API has no such call. */
   eraser (client: Client): EraseVerification | undefined
+  /** Server-driven (SMS) verification with this client, for the `POST {url}/otp*` routes. */
+  otp (client: Client): OtpUpstream
+}
+
+/** Carriers as the OTP route takes them: V2's names (V1 sends `LGU` as `LGT`). */
+export type OtpCarrier = 'SKT' | 'KT' | 'LGU'
+
+/** What the OTP route sends upstream, checked by its body schema, in neutral names. */
+export interface OtpSendInput {
+  /**
+   * The id the route issued and bound to the requester (`mid`/`iv` + 32 hex). V1 sends it as
+   * `merchant_uid`; V2 uses it as the verification id.
+   */
+  requestId: string
+  name: string
+  /** Digits only, 10 or 11, starting `01`. */
+  phone: string
+  /** `YYMMDD`. */
+  birth: string
+  /** 7th digit of the resident registration number, 1-8. */
+  genderDigit: string
+  carrier: OtpCarrier
+  /** An MVNO (알뜰폰) subscriber on `carrier`'s network. */
+  isMvno: boolean
+  /** The requester's IP address (V2 rate-limits with it; V1 does not take it). */
+  ipAddress: string
+  /** `certifications.otp.channelKey`. */
+  channelKey: string | undefined
+}
+
+/**
+ * What differs between V1 and V2 in server-driven (SMS) verification; the OTP routes (attempts,
+ * cooldown, binding, the verification flow) are the same for both.
+ */
+export interface OtpUpstream {
+  /** Whether the route needs `otp.channelKey`: V2's send names its channel; V1 takes one (KCP) but needs none. */
+  needsChannelKey: boolean
+  /**
+   * Sends the code for a new verification and returns the verification's id: V1 gets a new
+   * `imp_uid` from upstream; V2 starts the verification under `requestId` (the server picks the id).
+   */
+  send (input: OtpSendInput): Promise<string>
+  /**
+   * Confirms the code and returns the Identity. A code upstream refused is
+   * FST_IAMPORT_OTP_INCORRECT; a verification that completed already gives its Identity (so a
+   * retry runs the flow, whose store answers a replay).
+   */
+  confirm (id: string, otp: string, clock: () => Date): Promise<Identity>
+  /** Sends a new code for the same id; `undefined` where the API has no such call (V1: `POST {url}/otp` again). */
+  resend: ((id: string) => Promise<void>) | undefined
 }
 
 /** Erases what upstream holds for a verification id. */

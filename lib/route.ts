@@ -8,7 +8,8 @@ import { verificationChannel, type Timings, type VerificationEvent } from './met
 import { MAX_ID_LENGTH } from './id-path-segment.js'
 import { routeSettings, type CertificationsOptions } from './options/route.js'
 import { addErrorSchemas, operationSuffix, prepareResponses, verifyResponses } from './route-schemas.js'
-import type { EraseVerification, FetchIdentity, RouteProfile } from './provider.js'
+import { otpRoutes } from './otp-route.js'
+import type { EraseVerification, FetchIdentity, OtpUpstream, RouteProfile } from './provider.js'
 import { boundTo, subjectOf, verifier } from './verification-flow.js'
 
 /** Options the plugin hands to the route. */
@@ -22,11 +23,14 @@ export interface CertificationsRouteOptions {
   route: string | CertificationsOptions | undefined
   /** The client's id whitelist (plugin option), the default of the body's. */
   clientPattern: RegExp | string | undefined
+  /** Server-driven (SMS) verification with the plugin's client, for the OTP routes (`otp`). */
+  otp: OtpUpstream
 }
 
 /**
- * Registers `POST {url}`, with `{ imp_uid }` (V1) or `{ identityVerificationId }` (V2), and with
- * issued ids `POST {url}/prepare`. The flow itself is {@link verifier}'s.
+ * Registers `POST {url}`, with `{ imp_uid }` (V1) or `{ identityVerificationId }` (V2), with
+ * issued ids `POST {url}/prepare`, and with `otp` the OTP routes (otp-route.ts). The flow itself
+ * is {@link verifier}'s.
  */
 export async function certificationsRoute (fastify: FastifyInstance, options: CertificationsRouteOptions): Promise<void> {
   const { profile } = options
@@ -95,6 +99,18 @@ export async function certificationsRoute (fastify: FastifyInstance, options: Ce
       const issued = profile.issue()
       await store!.issue(issued, subject, ttlMs)
       return { [issuedField]: issued }
+    })
+  }
+  if (settings.otp !== undefined) {
+    otpRoutes(fastify, {
+      profile,
+      settings,
+      otp: settings.otp,
+      upstream: options.otp,
+      fetchIdentity: options.fetchIdentity,
+      erase: options.erase,
+      purpose,
+      base: settings.url.replace(/\/$/, '')
     })
   }
 }

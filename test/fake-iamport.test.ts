@@ -487,6 +487,25 @@ t.test('OTP: form bodies, century rule, foreigners, stable CI, custom otp, seede
   t.equal((await call(fake, 'POST', `/certifications/otp/confirm/${pendingId}`, { token, form: { otp: '654321' } })).status, 404)
 })
 
+t.test('OTP: sentOtp shows tests the code of a pending request only', async (t) => {
+  const fake = await startFake(t, { otp: '135790' })
+  const { access_token: token } = await getToken(fake)
+  const person = { name: '홍길동', phone: '01098765432', birth: '900101', gender_digit: '1', carrier: 'SKT' }
+  const impUid: string = (await call(fake, 'POST', '/certifications/otp/request', { token, json: person })).json.response.imp_uid
+  t.equal(fake.sentOtp(impUid), '135790')
+  t.equal(fake.sentOtp('imp_000000000001'), undefined, 'never requested')
+  t.equal((await call(fake, 'POST', `/certifications/otp/confirm/${impUid}`, { token, json: { otp: '135790' } })).status, 200)
+  t.equal(fake.sentOtp(impUid), undefined, 'confirmed')
+  const seeded: string = (await call(fake, 'POST', '/certifications/otp/request', { token, json: person })).json.response.imp_uid
+  fake.seedCertification({ imp_uid: seeded })
+  t.equal(fake.sentOtp(seeded), undefined, 'seeded over')
+  t.equal((await startFake(t)).sentOtp('imp_1'), undefined)
+  const defaults = await startFake(t)
+  const defaultToken = (await getToken(defaults)).access_token
+  const pending: string = (await call(defaults, 'POST', '/certifications/otp/request', { token: defaultToken, json: person })).json.response.imp_uid
+  t.equal(defaults.sentOtp(pending), '123456', 'the default code')
+})
+
 t.test('fault: latency delays then answers normally, once by default', async (t) => {
   const fake = await startFake(t)
   const { access_token: token } = await getToken(fake)

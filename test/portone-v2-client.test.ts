@@ -419,7 +419,8 @@ t.test('fake: every fault kind, targets, times, clearFaults and validation', asy
   t.same(teapot.json, [1, 2])
 
   fake.inject({ target: 'token', kind: 'status', status: 500 })
-  t.equal((await call(fake, 'GET', path, auth(fake))).status, 200, 'a token fault matches nothing in V2')
+  t.equal((await call(fake, 'GET', path, auth(fake))).status, 200, 'a token fault matches the login only')
+  t.equal((await call(fake, 'POST', '/login/api-secret', {}, JSON.stringify({ apiSecret: fake.apiSecret }))).status, 500, 'the login is faulted')
   fake.clearFaults()
   fake.inject({ target: 'certification', kind: 'status', status: 503 })
   t.equal((await call(fake, 'GET', '/nope')).status, 404, 'a certification fault skips other paths')
@@ -481,4 +482,240 @@ t.test('fake: close ends keep-alive sockets, is idempotent, and the port stops a
   await closing
   t.ok(Date.now() - started < 1000)
   await t.rejects(call(fake, 'GET', '/nope'))
+})
+
+// ---------------------------------------------------------------------------------------------
+// Server-driven (SMS) verification: the client's send, confirm and resend, and the fake's
+// ---------------------------------------------------------------------------------------------
+
+const customer = { name: '김민지', phoneNumber: '01055556666', identityNumber: '9003042', ipAddress: '203.0.113.7' }
+
+t.test('send, confirm and resend: a code is sent, a new one replaces it, the right one completes the verification', async (t) => {
+  const { fake, client } = await fakeWithClient(t)
+  const id = 'iv' + 'a'.repeat(32)
+  await client.sendIdentityVerification(id, { channelKey: fake.channelKey, customer: { ...customer, id: 'user-1' }, operator: 'LGU_MVNO', method: 'SMS', customData: '{"step":1}' })
+  t.same(fake.requests.at(-1), { method: 'POST', path: `/identity-verifications/${id}/send` })
+  const ready = await client.getIdentityVerification(id)
+  t.match(ready, { id, status: 'READY', customData: '{"step":1}', requestedCustomer: { id: 'user-1', name: '김민지', phoneNumber: '01055556666', birthYear: '1990', birthMonth: '03', birthDay: '04' } })
+  const first = fake.sentOtp(id)!
+  t.match(first, /^[0-9]{6}$/)
+  await client.resendIdentityVerification(id)
+  t.same(fake.requests.at(-1), { method: 'POST', path: `/identity-verifications/${id}/resend?storeId=${fake.storeId}` })
+  const second = fake.sentOtp(id)!
+  if (second !== first) await t.rejects(client.confirmIdentityVerification(id, first), { code: 'FST_IAMPORT_PG_REFUSED' }, 'the first code no longer works')
+  const verified = await client.confirmIdentityVerification(id, second)
+  t.match(verified, {
+    id,
+    status: 'VERIFIED',
+    verifiedAt: String,
+    verifiedCustomer: { id: 'user-1', name: '김민지', phoneNumber: '01055556666', birthDate: '1990-03-04', gender: 'FEMALE', isForeigner: false, operator: 'LGU_MVNO', ci: String, di: String }
+  })
+  t.same(await client.getIdentityVerification(id), verified, 'the fake stores what it answered')
+  t.equal(fake.sentOtp(id), undefined, 'no code pending once verified')
+  t.same(fake.otpCalls, { loginViaApiSecret: 0, sendIdentityVerification: 1, confirmIdentityVerification: second === first ? 1 : 2, resendIdentityVerification: 1 })
+
+  // The same person again: the same CI and DI.
+  const again = 'iv' + 'b'.repeat(32)
+  await client.sendIdentityVerification(again, { channelKey: fake.channelKey, customer, operator: 'SKT', method: 'SMS' })
+  const person = (await client.confirmIdentityVerification(again, fake.sentOtp(again))).verifiedCustomer
+  t.equal(person.ci, verified.verifiedCustomer.ci)
+  t.equal(person.di, verified.verifiedCustomer.di)
+  t.equal(person.operator, 'SKT')
+})
+
+t.test('send and confirm carry the storeId in the body, resend in the query; a client without one sends none', async (t) => {
+  const seen: Array<{ url?: string, body: string }> = []
+  const server = createServer((req, res) => {
+    let body = ''
+    req.setEncoding('utf8')
+    req.on('data', (chunk: string) => { body += chunk })
+    req.on('end', () => {
+      seen.push({ url: req.url, body })
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify(req.url!.endsWith('/confirm') ? { identityVerification: minimalVerified } : {}))
+    })
+  }).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => server.close())
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const stored = new PortOneV2Client({ apiSecret: 's', baseUrl: url, storeId: 'store-1' })
+  const plain = new PortOneV2Client({ apiSecret: 's', baseUrl: url })
+  t.teardown(() => stored.close())
+  t.teardown(() => plain.close())
+  const input = { channelKey: 'channel-1', customer, operator: 'KT', method: 'SMS' } as const
+  await stored.sendIdentityVerification('iv1', input)
+  t.same(await stored.confirmIdentityVerification('iv1', '123456'), minimalVerified)
+  await stored.resendIdentityVerification('iv1')
+  await plain.sendIdentityVerification('iv1', input)
+  await plain.confirmIdentityVerification('iv1')
+  await plain.resendIdentityVerification('iv1')
+  t.same(seen, [
+    { url: '/identity-verifications/iv1/send', body: JSON.stringify({ storeId: 'store-1', ...input }) },
+    { url: '/identity-verifications/iv1/confirm', body: '{"storeId":"store-1","otp":"123456"}' },
+    { url: '/identity-verifications/iv1/resend?storeId=store-1', body: '' },
+    { url: '/identity-verifications/iv1/send', body: JSON.stringify(input) },
+    { url: '/identity-verifications/iv1/confirm', body: '{}' },
+    { url: '/identity-verifications/iv1/resend', body: '' }
+  ])
+})
+
+t.test('the V2 error types of send, confirm and resend map to documented codes', async (t) => {
+  const { fake, client } = await fakeWithClient(t)
+  const input = { channelKey: fake.channelKey, customer, operator: 'SKT', method: 'SMS' } as const
+  const id = 'iv' + 'c'.repeat(32)
+  await client.sendIdentityVerification(id, input)
+  await t.rejects(client.sendIdentityVerification(id, input), {
+    code: 'FST_IAMPORT_OTP_ALREADY_SENT', statusCode: 409, upstreamStatus: 409, upstreamType: 'IDENTITY_VERIFICATION_ALREADY_SENT', operation: 'sendIdentityVerification'
+  })
+  const refused = await client.confirmIdentityVerification(id, '000000').catch((e: unknown) => e) as Record<string, unknown>
+  t.match(refused, { code: 'FST_IAMPORT_PG_REFUSED', statusCode: 502, upstreamStatus: 502, upstreamType: 'PG_PROVIDER', pgCode: 'FAKE_OTP_MISMATCH', operation: 'confirmIdentityVerification' })
+  t.equal(refused.upstreamMessage, undefined, 'the messages of the server-driven calls are dropped: the PG knows the name')
+  t.equal(refused.message, 'The identity verification provider refused the request')
+  await client.confirmIdentityVerification(id, fake.sentOtp(id))
+  for (const call of [() => client.sendIdentityVerification(id, input), () => client.confirmIdentityVerification(id, '123456'), () => client.resendIdentityVerification(id)] as Array<() => Promise<unknown>>) {
+    await t.rejects(call(), { code: 'FST_IAMPORT_ALREADY_VERIFIED', statusCode: 409, upstreamType: 'IDENTITY_VERIFICATION_ALREADY_VERIFIED' })
+  }
+  const browserStarted = fake.seedIdentityVerification({ status: 'READY' })
+  await t.rejects(client.confirmIdentityVerification(browserStarted.id, '123456'), { code: 'FST_IAMPORT_OTP_NOT_SENT', statusCode: 404, upstreamType: 'IDENTITY_VERIFICATION_NOT_SENT' })
+  await t.rejects(client.resendIdentityVerification(browserStarted.id), { code: 'FST_IAMPORT_OTP_NOT_SENT' })
+  for (const call of [() => client.confirmIdentityVerification('never-sent', '123456'), () => client.resendIdentityVerification('never-sent')] as Array<() => Promise<unknown>>) {
+    await t.rejects(call(), { code: 'FST_IAMPORT_CERTIFICATION_NOT_FOUND', statusCode: 404 })
+  }
+  await t.rejects(client.sendIdentityVerification('iv2', { ...input, channelKey: 'channel-key-other' }), {
+    code: 'FST_IAMPORT_UPSTREAM', upstreamStatus: 404, upstreamType: 'CHANNEL_NOT_FOUND', message: 'Upstream request failed: sendIdentityVerification: HTTP 404, CHANNEL_NOT_FOUND (check the channel key)'
+  })
+  await t.rejects(client.sendIdentityVerification('iv2', { ...input, customer: { ...customer, identityNumber: '9002302' } }), {
+    code: 'FST_IAMPORT_UPSTREAM', upstreamStatus: 400, upstreamType: 'INVALID_REQUEST', upstreamMessage: undefined, message: /sendIdentityVerification: HTTP 400, INVALID_REQUEST$/
+  })
+
+  const cases = [
+    [{ status: 400, body: { type: 'MAX_TRANSACTION_COUNT_REACHED', message: '최대 시도 횟수 초과' } }, { code: 'FST_IAMPORT_OTP_LIMIT_REACHED', statusCode: 429 }],
+    [{ status: 502, body: { type: 'PG_PROVIDER', pgCode: 'UCD_0106', pgMessage: '인증번호 불일치' } }, { code: 'FST_IAMPORT_PG_REFUSED', pgCode: 'UCD_0106' }],
+    [{ status: 502, body: { type: 'PG_PROVIDER', pgCode: '9015' } }, { code: 'FST_IAMPORT_PG_REFUSED', pgCode: '9015' }],
+    // A PG code that could be an echo (a phone number, a birth date, anything long or odd) is dropped.
+    [{ status: 502, body: { type: 'PG_PROVIDER', pgCode: '01055556666' } }, { code: 'FST_IAMPORT_PG_REFUSED', pgCode: undefined }],
+    [{ status: 502, body: { type: 'PG_PROVIDER', pgCode: '900304' } }, { code: 'FST_IAMPORT_PG_REFUSED', pgCode: undefined }],
+    [{ status: 502, body: { type: 'PG_PROVIDER', pgCode: 'key=sk_live 1' } }, { code: 'FST_IAMPORT_PG_REFUSED', pgCode: undefined }],
+    [{ status: 502, body: { type: 'PG_PROVIDER', pgCode: 'A'.repeat(33) } }, { code: 'FST_IAMPORT_PG_REFUSED', pgCode: undefined }],
+    [{ status: 502, body: { type: 'PG_PROVIDER', pgCode: 7 } }, { code: 'FST_IAMPORT_PG_REFUSED', pgCode: undefined }],
+    // A documented type under another status than its own is an unexpected answer.
+    [{ status: 409, body: { type: 'PG_PROVIDER' } }, { code: 'FST_IAMPORT_UPSTREAM', upstreamType: 'PG_PROVIDER', message: /sendIdentityVerification: HTTP 409$/ }],
+    [{ status: 500, body: { type: 'IDENTITY_VERIFICATION_ALREADY_SENT' } }, { code: 'FST_IAMPORT_UPSTREAM', message: /HTTP 500$/ }],
+    [{ status: 401, body: { type: 'UNAUTHORIZED' } }, { code: 'FST_IAMPORT_UPSTREAM', message: /could not authenticate/ }],
+    [{ status: 200, body: [] }, { code: 'FST_IAMPORT_UPSTREAM', message: /sendIdentityVerification: unexpected response shape/ }],
+    [{ status: 200, body: 'sent' }, { code: 'FST_IAMPORT_UPSTREAM', message: /unexpected response shape/ }]
+  ] as const
+  for (const [answer, expected] of cases) {
+    fake.inject({ target: 'certification', kind: 'envelope', ...answer })
+    await t.rejects(client.sendIdentityVerification('iv3', input), expected, JSON.stringify(answer.body))
+  }
+  fake.inject({ target: 'certification', kind: 'envelope', body: { identityVerification: { id: 'iv3', status: 'READY' } } })
+  await t.rejects(client.confirmIdentityVerification('iv3', '123456'), { code: 'FST_IAMPORT_UPSTREAM', message: /confirmIdentityVerification: unexpected identity verification shape/ })
+  fake.inject({ target: 'certification', kind: 'envelope', body: [] })
+  await t.rejects(client.resendIdentityVerification('iv3'), { code: 'FST_IAMPORT_UPSTREAM', message: /resendIdentityVerification: unexpected response shape/ })
+  fake.inject({ target: 'certification', kind: 'drop' })
+  await t.rejects(client.sendIdentityVerification('iv3', input), { code: 'FST_IAMPORT_UPSTREAM', message: /connection failed/ })
+  t.equal(fake.otpCalls.sendIdentityVerification, 5 + cases.length + 1, 'a dropped send is never sent twice')
+  for (const call of [() => client.sendIdentityVerification('../x', input), () => client.confirmIdentityVerification('a/b'), () => client.resendIdentityVerification('..')] as Array<() => Promise<unknown>>) {
+    const before = fake.calls.total
+    await t.rejects(call(), { code: 'FST_IAMPORT_INVALID_IMP_UID' })
+    t.equal(fake.calls.total, before, 'no request for a bad id')
+  }
+})
+
+t.test('fake: POST /login/api-secret gives a Bearer access token that authorizes every call until it expires', async (t) => {
+  const fake = await startFake(t)
+  const login = (body: string) => call(fake, 'POST', '/login/api-secret', { 'content-type': 'application/json' }, body)
+  const answer = await login(JSON.stringify({ apiSecret: fake.apiSecret }))
+  t.equal(answer.status, 200)
+  t.same(Object.keys(answer.json).sort(), ['accessToken', 'refreshToken'])
+  t.match(answer.json, { accessToken: /^[A-Za-z0-9_-]{40,}$/, refreshToken: /^[A-Za-z0-9_-]{40,}$/ })
+  t.same(fake.issuedTokens(), [answer.json.accessToken])
+  const bearer = { authorization: `Bearer ${answer.json.accessToken}` }
+  const record = fake.seedIdentityVerification()
+  t.equal((await call(fake, 'GET', `/identity-verifications/${record.id}`, bearer)).status, 200)
+  t.equal((await call(fake, 'GET', `/identity-verifications/${record.id}`, { authorization: `bearer  ${answer.json.accessToken}` })).status, 200, 'the scheme is case-insensitive')
+  const send = await call(fake, 'POST', '/identity-verifications/iv-bearer/send', bearer,
+    JSON.stringify({ channelKey: fake.channelKey, customer, operator: 'KT', method: 'SMS' }))
+  t.equal(send.status, 200)
+  t.same(send.json, {})
+  for (const headers of [{ authorization: `Bearer ${answer.json.refreshToken}` }, { authorization: `Bearer ${fake.apiSecret}` }, { authorization: `PortOne ${answer.json.accessToken}` }]) {
+    t.equal((await call(fake, 'GET', `/identity-verifications/${record.id}`, headers)).status, 401, 'only an access token, only as Bearer')
+  }
+  fake.expireTokens()
+  const expired = await call(fake, 'GET', `/identity-verifications/${record.id}`, bearer)
+  t.equal(expired.status, 401)
+  t.equal(expired.json.type, 'UNAUTHORIZED')
+
+  t.equal((await login(JSON.stringify({ apiSecret: 'wrong' }))).status, 401)
+  for (const body of ['{}', '[]', '{"apiSecret":1}', '{"apiSecret":', '']) {
+    const refused = await login(body)
+    t.equal(refused.status, 400, body)
+    t.equal(refused.json.type, 'INVALID_REQUEST')
+  }
+  t.equal(fake.otpCalls.loginViaApiSecret, 7)
+  t.equal((await call(fake, 'GET', '/login/api-secret')).status, 404, 'POST only')
+  t.equal(fake.otpCalls.loginViaApiSecret, 7)
+})
+
+t.test('fake: send checks what the real API requires; confirm, resend and the APP method', async (t) => {
+  const fake = await startFake(t, { otp: '246810' })
+  const send = (id: string, body: unknown, headers = auth(fake)) => call(fake, 'POST', `/identity-verifications/${id}/send`, headers, JSON.stringify(body))
+  const valid = { channelKey: fake.channelKey, customer, operator: 'SKT', method: 'SMS' }
+  const invalid: Array<[unknown, string]> = [
+    [{}, 'channelKey, customer.name, customer.phoneNumber, customer.ipAddress, operator, method'],
+    [{ ...valid, channelKey: 7 }, 'channelKey'],
+    [{ ...valid, customer: { ...customer, name: ' ' } }, 'customer.name'],
+    [{ ...valid, customer: { ...customer, phoneNumber: '010-5555-6666' } }, 'customer.phoneNumber'],
+    [{ ...valid, customer: { ...customer, ipAddress: '' } }, 'customer.ipAddress'],
+    [{ ...valid, customer: { ...customer, identityNumber: undefined } }, 'customer.identityNumber'],
+    [{ ...valid, customer: { ...customer, identityNumber: '9013042' } }, 'customer.identityNumber'],
+    [{ ...valid, customer: { ...customer, identityNumber: '900304' } }, 'customer.identityNumber'],
+    [{ ...valid, operator: 'LGT' }, 'operator'],
+    [{ ...valid, method: 'sms' }, 'method'],
+    [{ ...valid, customer: 'kim' }, 'customer.name, customer.phoneNumber, customer.ipAddress, customer.identityNumber']
+  ]
+  for (const [body, fields] of invalid) {
+    const refused = await send('iv-x', body)
+    t.equal(refused.status, 400, fields)
+    t.same(refused.json, { type: 'INVALID_REQUEST', message: `Missing or invalid: ${fields}` })
+  }
+  t.equal((await call(fake, 'POST', '/identity-verifications/iv-x/send', auth(fake), '{"channelKey":')).json.type, 'INVALID_REQUEST', 'not JSON')
+  t.equal((await call(fake, 'POST', '/identity-verifications/iv-x/send', auth(fake), '[1]')).status, 400, 'not an object')
+  t.equal((await send('iv-x', valid, {})).status, 401)
+  t.equal((await send('iv-x', { ...valid, storeId: 'store-other' })).status, 403)
+  t.equal((await send('iv-x', { ...valid, storeId: fake.storeId })).status, 200)
+  t.equal(fake.sentOtp('iv-x'), '246810', 'the otp option fixes the code')
+  t.equal((await call(fake, 'POST', '/identity-verifications/iv-x/resend?storeId=store-other', auth(fake))).status, 403)
+  t.equal((await call(fake, 'POST', '/identity-verifications/iv-x/confirm', auth(fake), JSON.stringify({ otp: '246810', storeId: 'store-other' }))).status, 403)
+  t.equal((await call(fake, 'POST', '/identity-verifications/iv-x/resend', auth(fake))).status, 200)
+  t.equal(fake.sentOtp('iv-x'), '246810')
+  t.equal((await call(fake, 'POST', '/identity-verifications/iv-x/confirm', auth(fake), '{"otp":"246810"}')).status, 200)
+  t.equal((await call(fake, 'POST', '/identity-verifications/iv-x/cancel', auth(fake), '{}')).status, 404, 'no other action')
+  t.equal((await call(fake, 'GET', '/identity-verifications/iv-x/confirm', auth(fake))).status, 404, 'POST only')
+  t.equal((await call(fake, 'POST', '/identity-verifications/%E0%A4%A/confirm', auth(fake), '{}')).json.type, 'IDENTITY_VERIFICATION_NOT_FOUND')
+
+  // APP: approval in the carrier's app, confirmed without a code; no identity number needed.
+  const { identityNumber, ...withoutNumber } = customer
+  t.ok(identityNumber)
+  t.equal((await send('iv-app', { ...valid, method: 'APP', customer: withoutNumber })).status, 200)
+  t.equal(fake.sentOtp('iv-app'), undefined, 'no code for APP')
+  t.equal((await call(fake, 'POST', '/identity-verifications/iv-app/resend', auth(fake))).status, 200)
+  const app = await call(fake, 'POST', '/identity-verifications/iv-app/confirm', auth(fake), '')
+  t.equal(app.status, 200)
+  t.match(app.json.identityVerification.verifiedCustomer, { name: '김민지', phoneNumber: '01055556666', operator: 'SKT' })
+  t.notOk('birthDate' in app.json.identityVerification.verifiedCustomer, 'no birth date without the identity number')
+  t.notOk('gender' in app.json.identityVerification.verifiedCustomer)
+
+  // A send over a browser-started (seeded) verification starts it afresh; seeding over a sent one drops its code.
+  fake.seedIdentityVerification({ id: 'iv-seeded', status: 'READY' })
+  t.equal((await send('iv-seeded', { ...valid, customer: { ...customer, identityNumber: '0501013' } })).status, 200)
+  t.equal((await call(fake, 'GET', '/identity-verifications/iv-seeded', auth(fake))).json.requestedCustomer.birthYear, '2005', '3: born in the 2000s')
+  fake.seedIdentityVerification({ id: 'iv-seeded', status: 'READY' })
+  t.equal(fake.sentOtp('iv-seeded'), undefined)
+  t.equal((await call(fake, 'POST', '/identity-verifications/iv-seeded/confirm', auth(fake), '{"otp":"246810"}')).json.type, 'IDENTITY_VERIFICATION_NOT_SENT')
+
+  t.same(fake.otpCalls, { loginViaApiSecret: 0, sendIdentityVerification: 18, confirmIdentityVerification: 5, resendIdentityVerification: 3 })
+  fake.resetCalls()
+  t.same(fake.otpCalls, { loginViaApiSecret: 0, sendIdentityVerification: 0, confirmIdentityVerification: 0, resendIdentityVerification: 0 })
 })

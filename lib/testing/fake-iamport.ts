@@ -88,6 +88,12 @@ export interface FakeIamport {
   expireTokens: () => void
   /** Every access token issued so far, oldest first. */
   issuedTokens: () => string[]
+  /**
+   * The code an OTP request "sent" by SMS for this imp_uid (the `otp` option), while it can be
+   * confirmed; `undefined` otherwise (never requested, confirmed, seeded over or deleted). Tests
+   * only: never served over HTTP.
+   */
+  sentOtp: (impUid: string) => string | undefined
   /** Closes the server and every socket, idle or not. Safe to call twice. */
   close: () => Promise<void>
 }
@@ -472,6 +478,7 @@ export async function createFakeIamport (options: FakeIamportOptions = {}): Prom
     issuedTokens () {
       return [...tokens.keys()]
     },
+    sentOtp: (impUid) => otpSubjects.has(impUid) ? otp : undefined,
     close: server.close
   }
 }

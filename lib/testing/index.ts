@@ -16,5 +16,6 @@ export type {
   FakePortOneV2,
   FakePortOneV2Calls,
   FakePortOneV2Options,
+  FakePortOneV2OtpCalls,
   IdentityVerificationSeed
 } from './fake-portone-v2.js'

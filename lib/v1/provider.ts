@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { birthdayFromBirth, parseBirthday } from '../age.js'
 import { DEFAULT_IMP_UID_PATTERN } from '../constants.js'
 import type { IamportEnvironment } from '../environment.js'
-import { NotCertifiedError } from '../errors.js'
+import { NotCertifiedError, OtpIncorrectError } from '../errors.js'
 import { carrierOf, genderOf, text, validDate, VerifiedIdentity, type Identity } from '../identity.js'
 import { required } from '../options/check.js'
 import { Literals, Optional, Options } from '../options/kinds.js'
@@ -70,7 +70,40 @@ export const v1Provider: Provider<IamportPluginOptions, IamportClient> = {
     if (certification.certified !== true) throw new NotCertifiedError()
     return identityFromCertification(certification, clock)
   },
-  eraser: (client) => async (impUid) => { await client.deleteCertification(impUid) }
+  eraser: (client) => async (impUid) => { await client.deleteCertification(impUid) },
+  otp: (client) => ({
+    needsChannelKey: false,
+    async send (input) {
+      const { impUid } = await client.requestOtp({
+        name: input.name,
+        phone: input.phone,
+        birth: input.birth,
+        genderDigit: input.genderDigit,
+        carrier: input.carrier === 'LGU' ? 'LGT' : input.carrier,
+        isMvno: input.isMvno,
+        merchantUid: input.requestId,
+        ...(input.channelKey === undefined ? {} : { channelKey: input.channelKey })
+      })
+      return impUid
+    },
+    async confirm (impUid, otp, clock) {
+      let certification: Certification
+      try {
+        certification = await client.confirmOtp(impUid, otp)
+      } catch (err) {
+        if ((err as { upstreamStatus?: unknown }).upstreamStatus !== 400) throw err
+        // i'mport answers a wrong code and a certification completed already alike (400): the
+        // lookup tells them apart, so a retry after a lost answer is not counted as a wrong code.
+        certification = await client.getCertification(impUid)
+        if (certification.certified !== true) throw new OtpIncorrectError()
+      }
+      // i'mport answers a confirmation with the certified record; anything else is not trusted.
+      if (certification.certified !== true) throw new NotCertifiedError()
+      return identityFromCertification(certification, clock)
+    },
+    // V1 has no resend call: the person asks for a new code with `POST {url}/otp` (a new imp_uid).
+    resend: undefined
+  })
 }
 
 /** V1: `birthday` when it is a real `YYYY-MM-DD`; only when it is absent, the legacy `birth`. */

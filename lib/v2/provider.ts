@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { parseBirthday } from '../age.js'
 import { DEFAULT_IDENTITY_VERIFICATION_ID_PATTERN } from '../constants.js'
 import type { IamportEnvironment } from '../environment.js'
-import { NotCertifiedError } from '../errors.js'
+import { NotCertifiedError, OtpIncorrectError } from '../errors.js'
 import { carrierOf, genderOf, text, validDate, VerifiedIdentity, type Identity } from '../identity.js'
 import { required } from '../options/check.js'
 import { Literals, Optional, Options } from '../options/kinds.js'
@@ -76,12 +76,44 @@ export const v2Provider: Provider<PortOneV2PluginOptions, PortOneV2Client> = {
     })
   },
   clientIdPattern: (options) => options.identityVerificationIdPattern,
-  fetcher: (client) => async (id, clock) => {
-    const verification = await client.getIdentityVerification(id)
-    if (verification.status !== 'VERIFIED') throw new NotCertifiedError()
-    return identityFromV2(verification, clock)
-  },
-  eraser: () => undefined
+  fetcher: (client) => async (id, clock) => fetchV2(client, id, clock),
+  eraser: () => undefined,
+  otp: (client) => ({
+    needsChannelKey: true,
+    async send (input) {
+      await client.sendIdentityVerification(input.requestId, {
+        channelKey: input.channelKey!,
+        customer: {
+          name: input.name,
+          phoneNumber: input.phone,
+          identityNumber: input.birth + input.genderDigit,
+          ipAddress: input.ipAddress
+        },
+        operator: input.isMvno ? `${input.carrier}_MVNO` : input.carrier,
+        method: 'SMS'
+      })
+      return input.requestId
+    },
+    async confirm (id, otp, clock) {
+      try {
+        return identityFromV2(await client.confirmIdentityVerification(id, otp), clock)
+      } catch (err) {
+        const code = (err as { code?: unknown }).code
+        // PortOne relays the PG's refusal of a code as PG_PROVIDER: it cannot be told from another refusal of the PG.
+        if (code === 'FST_IAMPORT_PG_REFUSED') throw new OtpIncorrectError()
+        // Completed already (a retry after a lost answer, or a hook that failed): the flow decides.
+        if (code === 'FST_IAMPORT_ALREADY_VERIFIED') return await fetchV2(client, id, clock)
+        throw err
+      }
+    },
+    resend: async (id) => { await client.resendIdentityVerification(id) }
+  })
+}
+
+async function fetchV2 (client: PortOneV2Client, id: string, clock: () => Date): Promise<Identity> {
+  const verification = await client.getIdentityVerification(id)
+  if (verification.status !== 'VERIFIED') throw new NotCertifiedError()
+  return identityFromV2(verification, clock)
 }
 
 /**

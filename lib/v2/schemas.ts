@@ -99,12 +99,49 @@ export type V2FailedIdentityVerification = Static<typeof FailedIdentityVerificat
  */
 export type V2IdentityVerification = V2VerifiedIdentityVerification | V2ReadyIdentityVerification | V2FailedIdentityVerification
 
-/** The body of every V2 error answer. */
+/** The body of every V2 error answer; a `PG_PROVIDER` one also has the PG's `pgCode` (and `pgMessage`, never read). */
 export const V2ErrorSchema = Type.Object({
   type: Type.String(),
-  message: Type.Optional(Type.String())
+  message: Type.Optional(Type.String()),
+  pgCode: Type.Optional(Type.Unknown())
 })
+
+/** What `POST /identity-verifications/{id}/confirm` answers: the verification, completed. */
+export const ConfirmIdentityVerificationResponseSchema = Type.Object({
+  identityVerification: VerifiedIdentityVerificationSchema
+})
+
+/** What `send` and `resend` answer: an empty object (unknown fields ignored). */
+export const EmptyResponseSchema = Type.Object({})
+
+/** Operators of `send`: V1's `LGT` is `LGU` here, and an MVNO (알뜰폰) has its own value. */
+export type V2Operator = 'SKT' | 'KT' | 'LGU' | 'SKT_MVNO' | 'KT_MVNO' | 'LGU_MVNO'
+
+/** The body of `POST /identity-verifications/{id}/send` (the client adds `storeId`). */
+export interface V2SendIdentityVerificationInput {
+  /** The channel key of the identity verification channel (console: 결제 연동 → 채널 관리). */
+  channelKey: string
+  customer: {
+    /** The merchant's customer id. */
+    id?: string
+    name: string
+    /** Digits only. */
+    phoneNumber: string
+    /** The first 7 digits of the resident registration number (`YYMMDD` and the gender digit); required for SMS. */
+    identityNumber?: string
+    /** The person's IP address: PortOne limits the rate of requests with it. */
+    ipAddress: string
+  }
+  operator: V2Operator
+  /** `SMS`: a code to type in; `APP`: approval in the carrier's app (no code). */
+  method: 'SMS' | 'APP'
+  customData?: string
+  /** PG-specific parameters. */
+  bypass?: Record<string, unknown>
+}
 
 /** Compiled once at load: the hot path never interprets a schema. */
 export const identityVerificationCheck = TypeCompiler.Compile(IdentityVerificationSchema)
 export const v2ErrorCheck = TypeCompiler.Compile(V2ErrorSchema)
+export const confirmResponseCheck = TypeCompiler.Compile(ConfirmIdentityVerificationResponseSchema)
+export const emptyResponseCheck = TypeCompiler.Compile(EmptyResponseSchema)
