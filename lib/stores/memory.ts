@@ -71,6 +71,13 @@ export class MemoryStore implements VerificationStore {
    * full of live entries does not rescan on every call.
    */
   #nextSweepAt = 0
+  /**
+   * At most the expiry of the first consumed entry in Map order (Infinity when there is none), so
+   * that `consume` reads the front of the Map only once something there can have expired. Not on
+   * every call: that read allocated an iterator and an entry array, touched the oldest entries
+   * and, once the front had been swept, walked the deleted slots V8 keeps until it rehashes.
+   */
+  #frontExpiresAt = Infinity
 
   constructor (options: MemoryStoreOptions = {}) {
     checkOptions(MemoryStoreOptionsSchema, options, { root: 'MemoryStore' })
@@ -120,7 +127,7 @@ export class MemoryStore implements VerificationStore {
     const consumedUntil = this.#consumed.get(consumption.verificationId)
     if (consumedUntil !== undefined) {
       if (consumedUntil > now) return 'replayed'
-      this.#consumed.delete(consumption.verificationId)
+      this.#forgetConsumed(consumption.verificationId)
     }
     let issued: IssuedId | undefined
     if (consumption.issued !== undefined) {
@@ -130,6 +137,7 @@ export class MemoryStore implements VerificationStore {
       }
     }
     this.#makeRoomForConsumed(now)
+    if (this.#consumed.size === 0) this.#frontExpiresAt = now + ms
     this.#consumed.set(consumption.verificationId, now + ms)
     this.#nextSweepAt = Math.min(this.#nextSweepAt, now + ms)
     if (issued !== undefined) {
@@ -141,7 +149,7 @@ export class MemoryStore implements VerificationStore {
 
   /** Undoes a `consumed` result: forgets the verification and makes the issued id usable again. */
   async release (consumption: Consumption): Promise<void> {
-    this.#consumed.delete(consumption.verificationId)
+    this.#forgetConsumed(consumption.verificationId)
     if (consumption.issued === undefined) return
     const now = this.#now()
     const issued = this.#liveIssued(consumption.issued.requestId, now)
@@ -190,12 +198,24 @@ export class MemoryStore implements VerificationStore {
     else this.#outstanding.set(entry.subject, rest)
   }
 
+  /** Forgets one consumed verification, wherever it is in the Map. */
+  #forgetConsumed (verificationId: string): void {
+    // It may have been the first entry: the next one's expiry is unknown, so look again next time.
+    if (this.#consumed.delete(verificationId)) this.#frontExpiresAt = -Infinity
+  }
+
   /** Makes room for one more consumed verification by dropping expired ones, or throws. */
   #makeRoomForConsumed (now: number): void {
     // Cheap and amortized O(1): with one ttl, the expired entries are at the front.
-    for (const [key, expiresAt] of this.#consumed) {
-      if (expiresAt > now) break
-      this.#consumed.delete(key)
+    if (now >= this.#frontExpiresAt) {
+      this.#frontExpiresAt = Infinity
+      for (const [key, expiresAt] of this.#consumed) {
+        if (expiresAt > now) {
+          this.#frontExpiresAt = expiresAt
+          break
+        }
+        this.#consumed.delete(key)
+      }
     }
     if (this.#consumed.size < this.#maxConsumed) return
     if (now >= this.#nextSweepAt) {
@@ -206,6 +226,8 @@ export class MemoryStore implements VerificationStore {
         else if (expiresAt < earliest) earliest = expiresAt
       }
       this.#nextSweepAt = earliest
+      // The first entry may be another one now.
+      this.#frontExpiresAt = -Infinity
       if (this.#consumed.size < this.#maxConsumed) return
     }
     throw new Error('MemoryStore is full of unexpired consumed verifications; raise maxConsumed or use a shared store')
