@@ -112,6 +112,60 @@ export const OUTCOME_MESSAGES = {
     ko: koMessages.FST_IAMPORT_STORE_UNAVAILABLE,
     en: `A temporary error occurred. ${LATER_EN}`
   },
+  FST_IAMPORT_OTP_INCORRECT: {
+    tone: 'warning',
+    title: '인증번호 오류 · Wrong code',
+    ko: koMessages.FST_IAMPORT_OTP_INCORRECT,
+    en: 'The code is not right. Please enter it again.'
+  },
+  FST_IAMPORT_OTP_ATTEMPTS_EXCEEDED: {
+    tone: 'warning',
+    title: '입력 횟수 초과 · Too many tries',
+    ko: koMessages.FST_IAMPORT_OTP_ATTEMPTS_EXCEEDED,
+    en: 'The code was wrong too many times. Please ask for a new code.'
+  },
+  FST_IAMPORT_OTP_EXPIRED: {
+    tone: 'warning',
+    title: '시간 초과 · Code expired',
+    ko: koMessages.FST_IAMPORT_OTP_EXPIRED,
+    en: 'The time to enter the code has passed. Please ask for a new code.'
+  },
+  FST_IAMPORT_OTP_TOO_SOON: {
+    tone: 'warning',
+    title: '잠시 후 요청 · Please wait',
+    ko: koMessages.FST_IAMPORT_OTP_TOO_SOON,
+    en: 'We just sent you a code. Please wait a moment before asking again.'
+  },
+  FST_IAMPORT_OTP_NOT_SENT: {
+    tone: 'warning',
+    title: '인증번호 없음 · No code sent',
+    ko: koMessages.FST_IAMPORT_OTP_NOT_SENT,
+    en: 'There is no code for this request. Please ask for a new code.'
+  },
+  FST_IAMPORT_OTP_ALREADY_SENT: {
+    tone: 'warning',
+    title: '이미 발송됨 · Already sent',
+    ko: koMessages.FST_IAMPORT_OTP_ALREADY_SENT,
+    en: 'A code was already sent. Please check your text messages.'
+  },
+  FST_IAMPORT_ALREADY_VERIFIED: {
+    tone: 'warning',
+    title: '인증 완료됨 · Already verified',
+    ko: koMessages.FST_IAMPORT_ALREADY_VERIFIED,
+    en: 'This verification is already complete.'
+  },
+  FST_IAMPORT_OTP_LIMIT_REACHED: {
+    tone: 'error',
+    title: '요청 과다 · Too many requests',
+    ko: koMessages.FST_IAMPORT_OTP_LIMIT_REACHED,
+    en: `There are too many verification requests. ${LATER_EN}`
+  },
+  FST_IAMPORT_PG_REFUSED: {
+    tone: 'error',
+    title: '인증 불가 · Cannot verify',
+    ko: koMessages.FST_IAMPORT_PG_REFUSED,
+    en: 'The verification could not proceed. Please check what you entered and try again.'
+  },
   FST_IAMPORT_INVALID_OPTIONS: {
     tone: 'error',
     title: '서비스 오류 · Service error',

@@ -1,4 +1,6 @@
 import { channel } from 'node:diagnostics_channel'
+import { performance } from 'node:perf_hooks'
+import type { FastifyRequest } from 'fastify'
 import type { ApiVersion } from './provider.js'
 
 /**
@@ -30,3 +32,24 @@ export interface Timings {
 }
 
 export const verificationChannel = channel(VERIFICATION_CHANNEL)
+
+/** Where a verification ran: its route and generation, and the key of its id in log lines. */
+export interface VerificationSite {
+  apiVersion: ApiVersion
+  route: string
+  logKey: string
+}
+
+/**
+ * The two traces one verification leaves, whichever route ran it: one info log line (the id, the
+ * outcome, the time; never anything from the verification itself) and one channel message.
+ */
+export function reportVerification (request: FastifyRequest, site: VerificationSite, id: string, outcome: string, started: number, timings: Timings): void {
+  const totalMs = performance.now() - started
+  request.log.info({ [site.logKey]: id, outcome, ms: Math.round(totalMs) }, 'identity verification')
+  if (verificationChannel.hasSubscribers) {
+    verificationChannel.publish({
+      outcome, apiVersion: site.apiVersion, route: site.route, upstreamMs: timings.upstreamMs, hookMs: timings.hookMs, totalMs
+    } satisfies VerificationEvent)
+  }
+}

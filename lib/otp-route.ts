@@ -8,7 +8,7 @@ import {
   OtpNotSentError, OtpTooSoonError
 } from './errors.js'
 import { MAX_ID_LENGTH } from './id-path-segment.js'
-import { verificationChannel, type Timings, type VerificationEvent } from './metrics.js'
+import { reportVerification, type Timings } from './metrics.js'
 import type { OtpSettings, RouteSettings } from './options/route.js'
 import type { EraseVerification, FetchIdentity, OtpCarrier, OtpUpstream, RouteProfile } from './provider.js'
 import { operationSuffix } from './route-schemas.js'
@@ -79,6 +79,7 @@ export function otpRoutes (fastify: FastifyInstance, options: OtpRoutesOptions):
   const erase = settings.eraseAfterVerify ? options.erase : undefined
   const ledger = new OtpLedger(otp.maxPending)
   const lookup = verifier({ fetchIdentity: options.fetchIdentity, erase, logKey }, flowSettings, purpose)
+  const site = { apiVersion: profile.version, route: purpose, logKey }
   const cookiePath = fastify.prefix + base
   const operationId = settings.schema.operationId ?? `verify${operationSuffix(purpose)}`
   /** The host's documentation keys, with this route's operationId (they are not FastifySchema's own keys). */
@@ -184,7 +185,6 @@ export function otpRoutes (fastify: FastifyInstance, options: OtpRoutesOptions):
     const id = request.body[idField]!
     const code = request.body.otp!
     const timings: Timings = { upstreamMs: 0, hookMs: 0 }
-    let outcome = 'VERIFIED'
     let answer: unknown
     try {
       const pending = ledger.get(id, now().getTime())
@@ -195,17 +195,10 @@ export function otpRoutes (fastify: FastifyInstance, options: OtpRoutesOptions):
         : verifier({ fetchIdentity: (verificationId, clock) => confirmCode(verificationId, code, pending, request, clock), erase, logKey }, flowSettings, purpose)
       answer = await verify(id, request, reply, timings)
     } catch (err) {
-      outcome = codeOf(err)
+      reportVerification(request, site, id, codeOf(err), started, timings)
       throw err
-    } finally {
-      const totalMs = performance.now() - started
-      request.log.info({ [logKey]: id, outcome, ms: Math.round(totalMs) }, 'identity verification')
-      if (verificationChannel.hasSubscribers) {
-        verificationChannel.publish({
-          outcome, apiVersion: profile.version, route: purpose, upstreamMs: timings.upstreamMs, hookMs: timings.hookMs, totalMs
-        } satisfies VerificationEvent)
-      }
     }
+    reportVerification(request, site, id, 'VERIFIED', started, timings)
     return answer
   })
 

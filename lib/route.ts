@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { ensureBinding } from './browser-binding.js'
 import { PREPARE_BODY_LIMIT_BYTES } from './constants.js'
 import { HookFailedError } from './errors.js'
-import { verificationChannel, type Timings, type VerificationEvent } from './metrics.js'
+import { reportVerification, type Timings } from './metrics.js'
 import { MAX_ID_LENGTH } from './id-path-segment.js'
 import { routeSettings, type CertificationsOptions } from './options/route.js'
 import { addErrorSchemas, operationSuffix, prepareResponses, verifyResponses } from './route-schemas.js'
@@ -38,6 +38,7 @@ export async function certificationsRoute (fastify: FastifyInstance, options: Ce
   const { idField, logKey, issuedField } = profile
   // Issued ids are bound to this route, prefix included: its purpose (sign-up, recovery, ...).
   const purpose = fastify.prefix + settings.url
+  const site = { apiVersion: profile.version, route: purpose, logKey }
   const verify = verifier({ fetchIdentity: options.fetchIdentity, erase: settings.eraseAfterVerify ? options.erase : undefined, logKey }, settings, purpose)
   const { idPattern } = settings
   const bodyError = `body/${idField} must be a string matching ${idPattern}`
@@ -60,19 +61,15 @@ export async function certificationsRoute (fastify: FastifyInstance, options: Ce
     const started = performance.now()
     const id = request.body[idField]!
     const timings: Timings = { upstreamMs: 0, hookMs: 0 }
-    let outcome = 'VERIFIED'
+    let answer: unknown
     try {
-      return await verify(id, request, reply, timings)
+      answer = await verify(id, request, reply, timings)
     } catch (err) {
-      outcome = (err as { code?: string }).code ?? 'ERROR'
+      reportVerification(request, site, id, (err as { code?: string }).code ?? 'ERROR', started, timings)
       throw err
-    } finally {
-      const totalMs = performance.now() - started
-      request.log.info({ [logKey]: id, outcome, ms: Math.round(totalMs) }, 'identity verification')
-      if (verificationChannel.hasSubscribers) {
-        verificationChannel.publish({ outcome, apiVersion: profile.version, route: purpose, upstreamMs: timings.upstreamMs, hookMs: timings.hookMs, totalMs } satisfies VerificationEvent)
-      }
     }
+    reportVerification(request, site, id, 'VERIFIED', started, timings)
+    return answer
   })
 
   const { issuedIds, store, rawStore } = settings

@@ -18,10 +18,12 @@ t.setTimeout(300_000)
 // newest 5.x. The package declares fastify as a peer, so each host must keep its own, only one.
 // The strictest compile runs on one host only: with skipLibCheck it checks the consumer's use of
 // this package's types, which are the same on every host.
+// The newest host also uses typebox 1.x with @fastify/type-provider-typebox 6, as the current
+// Fastify docs do, and compiles consumer-schemas.ts with it.
 const hosts = [
-  { name: 'fastify-5.2.0', spec: 'fastify@5.2.0', version: /^5\.2\.0$/, strictest: false },
-  { name: 'fastify-5.6.2', spec: 'fastify@5.6.2', version: /^5\.6\.2$/, strictest: false },
-  { name: 'fastify-5-latest', spec: 'fastify@5', version: /^5\./, strictest: true }
+  { name: 'fastify-5.2.0', spec: 'fastify@5.2.0', version: /^5\.2\.0$/, strictest: false, extra: [] },
+  { name: 'fastify-5.6.2', spec: 'fastify@5.6.2', version: /^5\.6\.2$/, strictest: false, extra: [] },
+  { name: 'fastify-5-latest', spec: 'fastify@5', version: /^5\./, strictest: true, extra: ['typebox@1', '@fastify/type-provider-typebox@6'] }
 ]
 
 // tsc settings a strict host uses, and the extra ones of @tsconfig/strictest.
@@ -62,12 +64,13 @@ async function exists (path: string): Promise<boolean> {
 }
 
 /** A fresh project with the tarball, the host's fastify and @types/node installed. */
-async function installConsumer (base: string, tarball: string, name: string, fastify: string): Promise<string> {
+async function installConsumer (base: string, tarball: string, name: string, fastify: string, extra: string[]): Promise<string> {
   const dir = join(base, name)
   await mkdir(dir)
   await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }))
-  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(base, tarball), fastify, '@types/node@20'], { cwd: dir })
+  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(base, tarball), fastify, '@types/node@20', ...extra], { cwd: dir })
   await copyFile(join(root, 'test/fixtures/consumer/consumer.ts'), join(dir, 'consumer.ts'))
+  if (extra.length > 0) await copyFile(join(root, 'test/fixtures/consumer/consumer-schemas.ts'), join(dir, 'consumer-schemas.ts'))
   await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: strict }))
   await writeFile(join(dir, 'tsconfig.strictest.json'), JSON.stringify({ compilerOptions: strictest }))
   return dir
@@ -84,7 +87,7 @@ t.test('the packed tarball', async (t) => {
   if (tarball === undefined) throw new Error('npm pack wrote no tarball')
 
   // Installs from the registry cache run side by side; the checks below run one host at a time.
-  const installs = Promise.all(hosts.map((host) => installConsumer(base, tarball, host.name, host.spec)))
+  const installs = Promise.all(hosts.map((host) => installConsumer(base, tarball, host.name, host.spec, host.extra)))
   installs.catch(() => {})
 
   // ESM only: a require() of it works on Node >= 20.19 (the engines floor), so attw's rule that a
@@ -118,9 +121,10 @@ t.test('the packed tarball', async (t) => {
       const ts = await run('node', ['out/consumer.js'], { cwd: dir })
       t.same(JSON.parse(ts.stdout), { certified: true, token: 'string' }, 'strict TypeScript consumer compiles and runs')
 
+      if (host.extra.length > 0) t.pass('typebox 1.x and plain JSON schemas compile as verifiedResponseSchema (consumer-schemas.ts)')
       if (host.strictest) {
         await run(process.execPath, [tsc, '-p', 'tsconfig.strictest.json'], { cwd: dir })
-        t.pass('the consumer compiles under @tsconfig/strictest (exactOptionalPropertyTypes)')
+        t.pass('the consumers compile under @tsconfig/strictest (exactOptionalPropertyTypes)')
       }
     })
   }
