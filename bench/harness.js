@@ -1,18 +1,13 @@
-import { fork } from 'node:child_process'
+import { fork, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 
 /** Plumbing shared by bench/run.js and bench/memory.js: child processes, /proc readings, stats. */
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url))
-
-/** The three candidates, by the names the report uses. */
-export const CANDIDATES = {
-  plugin: here('./candidates/plugin.js'),
-  'docs pattern': here('./candidates/docs-pattern.js'),
-  'hand-written': here('./candidates/hand-written.js')
-}
 
 /** A positive number from the environment, else `fallback`. */
 export function envNumber (name, fallback) {
@@ -46,15 +41,16 @@ function nextMessage (child, type) {
 
 /**
  * Starts a candidate server in its own process; resolves once it listens.
- * @param {string} name key of CANDIDATES
+ * @param {{ script: string, env?: Record<string, string> }} candidate a bench/suite.js candidate
  * @param {{ url: string, apiKey: string, apiSecret: string }} upstream
  * @param {{ execArgv?: string[], env?: Record<string, string> }} [options]
  */
-export async function startCandidate (name, upstream, options = {}) {
-  const child = fork(CANDIDATES[name], [], {
+export async function startCandidate (candidate, upstream, options = {}) {
+  const child = fork(here(candidate.script), [], {
     execArgv: options.execArgv ?? [],
     env: {
       ...process.env,
+      ...candidate.env,
       ...options.env,
       BENCH_UPSTREAM_URL: upstream.url,
       BENCH_API_KEY: upstream.apiKey,
@@ -66,6 +62,19 @@ export async function startCandidate (name, upstream, options = {}) {
   return {
     pid: child.pid,
     url: `http://127.0.0.1:${port}`,
+    /** The candidate's own counters (serve.js), e.g. `redisCommands`. */
+    async counters () {
+      const reply = nextMessage(child, 'counters')
+      child.send({ type: 'counters' })
+      return (await reply).counters
+    },
+    /** process.cpuUsage() of the candidate, user + system, in seconds. */
+    async cpuSeconds () {
+      const reply = nextMessage(child, 'cpu')
+      child.send({ type: 'cpu' })
+      const { usage } = await reply
+      return (usage.user + usage.system) / 1e6
+    },
     /** process.memoryUsage() of the candidate, after a full GC when it runs with --expose-gc. */
     async memoryUsage (gc = false) {
       const reply = nextMessage(child, 'memory')
@@ -100,6 +109,61 @@ export async function startLoad () {
       if (child.exitCode !== null || child.signalCode !== null) return
       const exited = once(child, 'exit')
       child.send({ type: 'stop' })
+      await exited
+    }
+  }
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+async function freePort () {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address()
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/**
+ * Starts a redis-server of its own on a free loopback port: nothing persisted, and
+ * `maxmemory-policy noeviction`, which RedisStore requires. `flush()` empties it between runs,
+ * `stats()` reads `INFO` counters (commands from clients, by command) and `stop()` ends it.
+ */
+export async function startRedis () {
+  const { Redis } = await import('ioredis')
+  const port = await freePort()
+  const child = spawn('redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    '--maxmemory-policy', 'noeviction', '--protected-mode', 'yes', '--daemonize', 'no', '--loglevel', 'warning'
+  ], { stdio: ['ignore', 'ignore', 'inherit'] })
+  const exited = once(child, 'exit')
+  const url = `redis://127.0.0.1:${port}`
+  let admin
+  for (let attempt = 0; ; attempt++) {
+    try {
+      admin = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+      await admin.connect()
+      break
+    } catch (err) {
+      admin.disconnect()
+      if (attempt === 50 || child.exitCode !== null) throw new Error(`redis-server on port ${port} did not start: ${err.message}`)
+      await sleep(100)
+    }
+  }
+  return {
+    pid: child.pid,
+    url,
+    flush: () => admin.flushall(),
+    /** Commands by name as Redis counts them (`INFO commandstats`: a script's inner calls included). */
+    async commandCalls () {
+      const info = await admin.info('commandstats')
+      const calls = {}
+      for (const [, name, count] of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[name] = Number(count)
+      return calls
+    },
+    async stop () {
+      admin.disconnect()
+      child.kill('SIGTERM')
       await exited
     }
   }

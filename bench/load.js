@@ -1,38 +1,39 @@
 import autocannon from 'autocannon'
+import { FLOWS } from './flows.js'
+import { loadSuiteModules } from './suite.js'
 
 /**
  * The load generator, in its own process so that its CPU is not the candidate's. The parent
- * sends `{ type: 'run', url, connections, duration | amount }` and gets back `{ type: 'result' }`
- * with throughput, exact latency percentiles of the 2xx answers and the non-2xx/error counts.
- * Every request carries a new imp_uid (the plugin consumes each one once); the counter runs on
- * across runs of this process, so a warm-up and the measured run never share one.
+ * sends `{ type: 'run', url, flow, connections, duration | amount }` and gets back
+ * `{ type: 'result' }` with the operations counted (the flow's counted step, bench/flows.js),
+ * exact latency percentiles of every 2xx answer and the non-2xx/error counts. Ids come from one
+ * counter that runs on across runs of this process, so a warm-up and the measured run never share one.
  */
 
-// 12 digits, inside the default imp_uid pattern ^imp_[0-9]{6,20}$.
 let next = 100_000_000_000
+const nextId = () => next++
 
 function percentile (sorted, p) {
   if (sorted.length === 0) return NaN
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]
 }
 
-async function run ({ url, connections, duration, amount }) {
+async function run ({ url, flow, connections, duration, amount }) {
+  if (!Object.hasOwn(FLOWS, flow)) throw new Error(`unknown flow ${flow}`)
   let latencies = new Float64Array(1 << 16)
   let count = 0
+  let operations = 0
+  let failedOperations = 0
+  const counted = (status) => {
+    if (status >= 200 && status <= 299) operations++
+    else failedOperations++
+  }
   const instance = autocannon({
     url,
     connections,
     ...(amount === undefined ? { duration } : { amount }),
     timeout: 30,
-    requests: [{
-      method: 'POST',
-      path: '/certifications',
-      headers: { 'content-type': 'application/json' },
-      setupRequest (request) {
-        request.body = '{"imp_uid":"imp_' + next++ + '"}'
-        return request
-      }
-    }]
+    requests: FLOWS[flow].requests(nextId, counted)
   })
   instance.on('response', (client, statusCode, bytes, responseTime) => {
     if (statusCode < 200 || statusCode > 299) return
@@ -48,12 +49,13 @@ async function run ({ url, connections, duration, amount }) {
   return {
     durationSeconds: result.duration,
     requests: result.requests.total,
-    ok: result['2xx'],
+    ok: operations,
+    failedOperations,
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
     statusCodes: result.statusCodeStats,
-    requestsPerSecond: result['2xx'] / result.duration,
+    requestsPerSecond: operations / result.duration,
     p50: percentile(sorted, 50),
     p99: percentile(sorted, 99)
   }
@@ -67,4 +69,6 @@ process.on('message', async (message) => {
   }
 })
 process.on('disconnect', () => process.exit(0))
+// Flows that BENCH_SUITE_MODULES add (bench/suite.js).
+await loadSuiteModules()
 process.send({ type: 'ready' })

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { readFile, readdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { markdownTable } from './harness.js'
@@ -5,8 +6,16 @@ import { markdownTable } from './harness.js'
 /**
  * `node bench/profile-summary.js [file.cpuprofile ...]`: self time of a `--cpu-prof` profile
  * (default: every profile in bench/results/profiles), by package and by function, with the
- * package's own functions (dist/index.js, dist/lib/**) listed apart. Make profiles with
- * `BENCH_PROFILE=plugin BENCH_LATENCIES=0 BENCH_CANDIDATES=plugin BENCH_ROUNDS=1 npm run bench`.
+ * package's own functions (dist/index.js, dist/lib/**) listed apart. Where bench/run.js left the
+ * operation count beside a profile (`<name>.json`), self time is also shown in µs per operation.
+ *
+ * `node bench/profile-summary.js --diff A.cpuprofile B.cpuprofile`: both profiles in µs per
+ * operation, by package and by function, sorted by how much more A spends than B: where the
+ * plugin's CPU per verification goes beyond the hand-written route's.
+ *
+ * Make profiles with `BENCH_PROFILE=v1-plugin,v1-hand BENCH_CANDIDATES=v1-plugin,v1-hand
+ * BENCH_LATENCIES=0 BENCH_ROUNDS=1 npm run bench`. A profile covers the candidate's whole life:
+ * start-up (module compilation) too, spread over the operations.
  */
 
 const TOP = Number(process.env.BENCH_PROFILE_TOP ?? 15)
@@ -23,7 +32,10 @@ function placeOf (url) {
   return url.replace(/^file:\/\//, '')
 }
 
-async function summarize (file) {
+const isOwn = (key) => /(?:^| )(?:lib\/[^ ]+|index)\.ts(?::|$)/.test(key)
+
+/** Self time (µs) by place and by function, busy and idle time, and the operations served if known. */
+async function load (file) {
   const profile = JSON.parse(await readFile(file, 'utf8'))
   const byId = new Map(profile.nodes.map((node) => [node.id, node]))
   const selfMicros = new Map()
@@ -46,27 +58,68 @@ async function summarize (file) {
     const key = `${callFrame.functionName || '(anonymous)'} ${place}:${callFrame.lineNumber + 1}`
     byFunction.set(key, (byFunction.get(key) ?? 0) + micros)
   }
-  const busy = total - idle
-  const share = (micros) => ((100 * micros) / busy).toFixed(1) + ' %'
-  const top = (map, filter = () => true) => [...map].filter(([key]) => filter(key)).sort((a, b) => b[1] - a[1]).slice(0, TOP)
-  const isOwn = (key) => /(?:^| )(?:lib\/[^ ]+|index)\.ts(?::|$)/.test(key)
+  const sidecar = file.replace(/\.cpuprofile$/, '.json')
+  const operations = existsSync(sidecar) ? JSON.parse(await readFile(sidecar, 'utf8')).operations : undefined
+  return { file, byPlace, byFunction, busy: total - idle, total, operations }
+}
+
+const top = (map, filter = () => true) => [...map].filter(([key]) => filter(key)).sort((a, b) => b[1] - a[1]).slice(0, TOP)
+
+function summarize (p) {
+  const share = (micros) => ((100 * micros) / p.busy).toFixed(1) + ' %'
+  const perOp = (micros) => p.operations ? (micros / p.operations).toFixed(2) : 'n/a'
+  const cells = ([key, micros]) => [key, share(micros), perOp(micros)]
+  const header = (what) => [what, 'self time', 'µs / operation']
   return [
-    `## ${file}`,
+    `## ${p.file}`,
     '',
-    `Busy ${(busy / 1e6).toFixed(2)} s of ${(total / 1e6).toFixed(2)} s sampled; shares are of busy time. ` +
-      'Lines are of the compiled dist/ file.',
+    `Busy ${(p.busy / 1e6).toFixed(2)} s of ${(p.total / 1e6).toFixed(2)} s sampled` +
+      (p.operations ? `, ${p.operations} operations: ${(p.busy / p.operations).toFixed(1)} µs busy each` : '') +
+      '; shares are of busy time. Lines are of the compiled dist/ file.',
     '',
-    markdownTable(['where', 'self time'], top(byPlace).map(([place, micros]) => [place, share(micros)])),
+    markdownTable(header('where'), top(p.byPlace).map(cells)),
     '',
-    markdownTable(['function (all)', 'self time'], top(byFunction).map(([key, micros]) => [key, share(micros)])),
+    markdownTable(header('function (all)'), top(p.byFunction).map(cells)),
     '',
-    markdownTable(['function (this package)', 'self time'], top(byFunction, isOwn).map(([key, micros]) => [key, share(micros)])),
+    markdownTable(header('function (this package)'), top(p.byFunction, isOwn).map(cells)),
     ''
   ].join('\n')
 }
 
-const files = process.argv.length > 2
-  ? process.argv.slice(2)
-  : (await readdir(profileDir)).filter((name) => name.endsWith('.cpuprofile')).map((name) => profileDir + name)
-if (files.length === 0) throw new Error('no .cpuprofile given or found in bench/results/profiles')
-for (const file of files) console.log(await summarize(file))
+function diff (a, b) {
+  if (!a.operations || !b.operations) throw new Error('--diff needs the operation counts bench/run.js writes beside its profiles')
+  const rows = (mapA, mapB) => {
+    const keys = new Set([...mapA.keys(), ...mapB.keys()])
+    return [...keys].map((key) => {
+      const ua = (mapA.get(key) ?? 0) / a.operations
+      const ub = (mapB.get(key) ?? 0) / b.operations
+      return [key, ua, ub, ua - ub]
+    }).sort((x, y) => Math.abs(y[3]) - Math.abs(x[3])).slice(0, TOP)
+      .map(([key, ua, ub, d]) => [key, ua.toFixed(2), ub.toFixed(2), (d >= 0 ? '+' : '') + d.toFixed(2)])
+  }
+  const header = (what) => [what, 'A µs / op', 'B µs / op', 'A - B']
+  return [
+    `## A = ${a.file}`,
+    `## B = ${b.file}`,
+    '',
+    `Busy per operation: A ${(a.busy / a.operations).toFixed(1)} µs (${a.operations} operations), ` +
+      `B ${(b.busy / b.operations).toFixed(1)} µs (${b.operations}). Sorted by the size of the difference.`,
+    '',
+    markdownTable(header('where'), rows(a.byPlace, b.byPlace)),
+    '',
+    markdownTable(header('function'), rows(a.byFunction, b.byFunction)),
+    ''
+  ].join('\n')
+}
+
+const args = process.argv.slice(2)
+if (args[0] === '--diff') {
+  if (args.length !== 3) throw new Error('usage: node bench/profile-summary.js --diff A.cpuprofile B.cpuprofile')
+  console.log(diff(await load(args[1]), await load(args[2])))
+} else {
+  const files = args.length > 0
+    ? args
+    : (await readdir(profileDir)).filter((name) => name.endsWith('.cpuprofile')).map((name) => profileDir + name)
+  if (files.length === 0) throw new Error('no .cpuprofile given or found in bench/results/profiles')
+  for (const file of files) console.log(summarize(await load(file)))
+}

@@ -2,25 +2,34 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { setTimeout } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { buildRevision } from './build-rev.js'
+import { FLOWS } from './flows.js'
 import {
-  CANDIDATES, MIB, cpuSecondsOf, envNumber, machineBusySeconds, markdownTable, median, memoryOf, startCandidate, startLoad
+  MIB, cpuSecondsOf, envNumber, machineBusySeconds, markdownTable, median, memoryOf, startCandidate, startLoad, startRedis
 } from './harness.js'
+import { SUITE, loadSuiteModules } from './suite.js'
 import { startUpstream } from './upstream.js'
 
 /**
- * `npm run bench`: throughput and latency of the plugin against the vendor's documented pattern
- * and a hand-written minimum, through the same upstream stand-in. Process layout: the upstream
- * runs in this (parent) process, each candidate in its own child process, autocannon in another.
- * Every candidate gets a fresh process per round (fresh token cache and one-time store); rounds
- * rotate the candidate order so that drift does not favour one of them.
+ * `npm run bench`: throughput and CPU per operation of the plugin against hand-written routes and
+ * the vendor's documented pattern, through the same upstream stand-in; the candidates are in
+ * bench/suite.js. Process layout: the upstream runs in this (parent) process, each candidate in
+ * its own child process (fresh per measurement: fresh token cache and store), autocannon in
+ * another, and a redis-server of the harness's own for the RedisStore candidates.
  *
- * Environment: BENCH_DURATION (s, default 10), BENCH_ROUNDS (3), BENCH_WARMUP (s, 2),
- * BENCH_CONNECTIONS (100), BENCH_LATENCIES (ms, "0,30"), BENCH_CANDIDATES (comma list),
- * BENCH_PROFILE (a candidate name: run it under --cpu-prof into bench/results/profiles),
- * BENCH_PLUGIN_CONNECTIONS (the plugin's pool size; default: the plugin's own default),
- * BENCH_STORE_MAX_ENTRIES (the plugin's MemoryStore capacity; default 0: the plugin's default store),
- * BENCH_MAX_NOISE (% of one core that other processes may use during a measured run before it is
- * measured again, default 20) and BENCH_RETRIES (how often, default 2; the quietest run is kept).
+ * Rounds: a candidate and its baseline sit in one group, measured back to back; the group order
+ * and the order within each group rotate per round. A ratio (plugin / hand-written) is taken per
+ * round, from the two runs of that round, and its median over rounds is reported.
+ *
+ * Environment (bench/README.md): BENCH_DURATION (s, 10), BENCH_ROUNDS (3), BENCH_WARMUP (s, 2),
+ * BENCH_CONNECTIONS (100), BENCH_LATENCIES (ms, "0,30"), BENCH_CANDIDATES (comma list of names),
+ * BENCH_EVERY_LATENCY=1 (run 0-ms-only candidates at every latency), BENCH_PROFILE (candidate
+ * names, comma-separated: run them under --cpu-prof into bench/results/profiles), BENCH_COMPARE_REV (a git revision:
+ * every selected plugin candidate also runs that version, as `<name>@<rev>`), BENCH_REV (the
+ * plugin candidates load that revision instead of dist/), BENCH_MAX_NOISE (% of one core other
+ * processes may use during a measured run before it is measured again, 20), BENCH_RETRIES (2),
+ * BENCH_RESULTS (file name in bench/results, latest.md), BENCH_SUITE_MODULES (modules adding
+ * flows and candidates, bench/suite.js). The candidates read more (plugin.js).
  */
 
 const duration = envNumber('BENCH_DURATION', 10)
@@ -28,79 +37,139 @@ const rounds = envNumber('BENCH_ROUNDS', 3)
 const warmup = envNumber('BENCH_WARMUP', 2)
 const connections = envNumber('BENCH_CONNECTIONS', 100)
 const latencies = (process.env.BENCH_LATENCIES ?? '0,30').split(',').map(Number)
-const names = process.env.BENCH_CANDIDATES ? process.env.BENCH_CANDIDATES.split(',') : Object.keys(CANDIDATES)
-const profiled = process.env.BENCH_PROFILE
+const everyLatency = process.env.BENCH_EVERY_LATENCY === '1'
+const profiled = process.env.BENCH_PROFILE ? process.env.BENCH_PROFILE.split(',') : []
 const maxNoise = envNumber('BENCH_MAX_NOISE', 20)
 const retries = envNumber('BENCH_RETRIES', 2)
 const CALLS_SAMPLE = 1000
-// The default MemoryStore keeps 100 000 consumed imp_uids for 12 minutes and then refuses with
-// 503 (fail closed); one 12 s run at 0 ms goes past that, so the plugin gets a larger store here.
-// 0 keeps the default store. bench/memory.js is where the store's size is looked at.
-const storeMaxEntries = envNumber('BENCH_STORE_MAX_ENTRIES', 0)
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url))
 const profileDir = resultsDir + 'profiles'
+const resultsFile = resultsDir + (process.env.BENCH_RESULTS || 'latest.md')
 
-for (const name of names) if (!(name in CANDIDATES)) throw new Error(`unknown candidate ${name}`)
-if (profiled !== undefined && !(profiled in CANDIDATES)) throw new Error(`unknown BENCH_PROFILE ${profiled}`)
-if (profiled !== undefined) await mkdir(profileDir, { recursive: true })
+await loadSuiteModules()
+for (const candidate of SUITE.values()) {
+  if (!Object.hasOwn(FLOWS, candidate.flow)) throw new Error(`candidate ${candidate.name}: unknown flow ${candidate.flow}`)
+}
+const selected = process.env.BENCH_CANDIDATES
+  ? process.env.BENCH_CANDIDATES.split(',')
+  : [...SUITE.values()].filter((c) => !c.optional).map((c) => c.name)
+for (const name of selected) if (!SUITE.has(name)) throw new Error(`unknown candidate ${name}; known: ${[...SUITE.keys()].join(', ')}`)
+
+/** The candidates of this run: the selected ones, and their twins on an older revision. */
+const candidates = new Map()
+const mainRev = process.env.BENCH_REV ? await buildRevision(process.env.BENCH_REV) : undefined
+const compareRev = process.env.BENCH_COMPARE_REV ? await buildRevision(process.env.BENCH_COMPARE_REV) : undefined
+for (const name of selected) {
+  const candidate = SUITE.get(name)
+  const env = candidate.plugin && mainRev !== undefined ? { ...candidate.env, BENCH_DIST: mainRev.dist } : candidate.env
+  candidates.set(name, { ...candidate, env })
+  if (candidate.plugin && compareRev !== undefined) {
+    const twin = `${name}@${process.env.BENCH_COMPARE_REV}`
+    candidates.set(twin, { ...candidate, name: twin, env: { ...candidate.env, BENCH_DIST: compareRev.dist }, twinOf: name })
+  }
+}
+for (const name of profiled) if (!candidates.has(name)) throw new Error(`BENCH_PROFILE ${name} is not a candidate of this run`)
+if (profiled.length > 0) await mkdir(profileDir, { recursive: true })
+
+const runsAt = (candidate, latencyMs) => everyLatency || candidate.at === undefined || candidate.at.includes(latencyMs)
+const redis = [...candidates.values()].some((c) => c.redis) ? await startRedis() : undefined
+
+/** The sum of a few counters of the upstream stand-in. */
+const upstreamCalls = (calls) => calls.getToken + calls.getCertification + calls.getIdentityVerification
+
+/** Redis commands counted by the server, less the harness's own (INFO, FLUSHALL). */
+function serverCommands (before, after) {
+  let total = 0
+  for (const [name, count] of Object.entries(after)) {
+    if (name === 'info' || name === 'flushall') continue
+    total += count - (before[name] ?? 0)
+  }
+  return total
+}
 
 /** One candidate, one round: a fresh process, a warm-up, the measured run, a calls sample. */
-async function measure (name, upstream, load) {
-  const execArgv = name === profiled ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
+async function measure (candidate, upstream, load) {
+  // The profile is named after the candidate; beside it, how many operations the process served
+  // over its life, so that bench/profile-summary.js can show µs per operation.
+  const profileStem = profiled.includes(candidate.name) ? `${profileDir}/${candidate.name.replace(/[^A-Za-z0-9@+-]/g, '_')}.${Date.now()}` : undefined
+  const execArgv = profileStem === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileStem.slice(profileDir.length + 1)}.cpuprofile`]
+  let served = 0
   const tokensBefore = upstream.calls.getToken
   const unauthorizedBefore = upstream.calls.unauthorized
-  const candidate = await startCandidate(name, upstream, { execArgv, env: { BENCH_STORE_MAX_ENTRIES: String(storeMaxEntries) } })
+  if (candidate.redis) await redis.flush()
+  const server = await startCandidate(candidate, upstream, { execArgv, env: redis === undefined ? {} : { BENCH_REDIS_URL: redis.url } })
+  const flow = candidate.flow
   try {
-    if (warmup > 0) await load.run({ url: candidate.url, connections, duration: warmup })
+    if (warmup > 0) served += (await load.run({ url: server.url, flow, connections, duration: warmup })).ok
     const before = {
-      candidate: cpuSecondsOf(candidate.pid),
+      candidate: await server.cpuSeconds(),
+      candidateProc: cpuSecondsOf(server.pid),
       load: cpuSecondsOf(load.pid),
+      redis: redis === undefined ? 0 : cpuSecondsOf(redis.pid),
       upstream: process.cpuUsage(),
       machine: machineBusySeconds()
     }
-    const run = await load.run({ url: candidate.url, connections, duration })
+    const run = await load.run({ url: server.url, flow, connections, duration })
+    served += run.ok
     const upstreamUsage = process.cpuUsage(before.upstream)
+    const machine = machineBusySeconds() - before.machine
     const used = {
-      candidate: cpuSecondsOf(candidate.pid) - before.candidate,
+      candidate: await server.cpuSeconds() - before.candidate,
+      candidateProc: cpuSecondsOf(server.pid) - before.candidateProc,
       load: cpuSecondsOf(load.pid) - before.load,
+      redis: redis === undefined ? 0 : cpuSecondsOf(redis.pid) - before.redis,
       upstream: (upstreamUsage.user + upstreamUsage.system) / 1e6
     }
-    const others = machineBusySeconds() - before.machine - used.candidate - used.load - used.upstream
-    const { peakRss } = memoryOf(candidate.pid)
-    // Upstream calls per verification from a fixed number of requests, all answered: a timed run
-    // stops with requests in flight that reached the upstream but are not counted as answered.
+    const others = machine - used.candidateProc - used.load - used.upstream - used.redis
+    const { peakRss } = memoryOf(server.pid)
+    // Calls per operation from a fixed number of requests, all answered: a timed run stops with
+    // requests in flight that reached the upstream (or Redis) but are not counted as answered.
     await setTimeout(200)
-    const callsBefore = { ...upstream.calls }
-    const sample = await load.run({ url: candidate.url, connections, amount: CALLS_SAMPLE })
-    const sampleCalls = (upstream.calls.getToken - callsBefore.getToken) + (upstream.calls.getCertification - callsBefore.getCertification)
+    const callsBefore = upstreamCalls(upstream.calls)
+    const countersBefore = await server.counters()
+    const redisBefore = candidate.redis ? await redis.commandCalls() : undefined
+    const sample = await load.run({ url: server.url, flow, connections, amount: CALLS_SAMPLE })
+    served += sample.ok
+    const countersAfter = await server.counters()
+    const redisAfter = candidate.redis ? await redis.commandCalls() : undefined
     const percent = (seconds) => Math.round((100 * seconds) / run.durationSeconds)
     return {
       requestsPerSecond: run.requestsPerSecond,
       p50: run.p50,
       p99: run.p99,
-      cpuMicrosPerVerification: (1e6 * used.candidate) / run.ok,
+      cpuMicros: (1e6 * used.candidate) / run.ok,
+      redisCpuMicros: candidate.redis ? (1e6 * used.redis) / run.ok : NaN,
       peakRss,
-      cpu: { candidate: percent(used.candidate), load: percent(used.load), upstream: percent(used.upstream), others: percent(Math.max(0, others)) },
-      callsPerVerification: sampleCalls / sample.ok,
+      cpu: { candidate: percent(used.candidate), load: percent(used.load), upstream: percent(used.upstream), redis: percent(used.redis), others: percent(Math.max(0, others)) },
+      callsPerOperation: (upstreamCalls(upstream.calls) - callsBefore) / sample.ok,
+      redisRoundTrips: candidate.redis ? (countersAfter.redisCommands - countersBefore.redisCommands) / sample.ok : NaN,
+      redisCommands: candidate.redis ? serverCommands(redisBefore, redisAfter) / sample.ok : NaN,
       getTokenCalls: upstream.calls.getToken - tokensBefore,
       unauthorized: upstream.calls.unauthorized - unauthorizedBefore,
-      failed: run.non2xx + run.errors + sample.non2xx + sample.errors,
+      failed: run.non2xx + run.errors + sample.non2xx + sample.errors + run.failedOperations + sample.failedOperations,
       statusCodes: run.statusCodes
     }
   } finally {
-    await candidate.stop()
+    await server.stop()
+    if (profileStem !== undefined) await writeFile(profileStem + '.json', JSON.stringify({ candidate: candidate.name, operations: served, unit: candidate.unit }))
   }
 }
 
+const fixed = (digits) => (value) => Number.isFinite(value) ? value.toFixed(digits) : 'n/a'
+const f0 = fixed(0)
+const f1 = fixed(1)
+const f2 = fixed(2)
+
 /** measure(), repeated (fresh process) while other processes on the machine took too much CPU. */
-async function measureQuietly (name, upstream, load, label) {
+async function measureQuietly (candidate, upstream, load, label) {
   let best
   for (let attempt = 0; attempt <= retries; attempt++) {
-    const r = await measure(name, upstream, load)
-    console.error(`${label}, ${name}: ${f0(r.requestsPerSecond)} req/s, ` +
-      `p50 ${f2(r.p50)} ms, p99 ${f2(r.p99)} ms, ${f0(r.cpuMicrosPerVerification)} CPU µs/verification, peak RSS ${f1(r.peakRss / MIB)} MiB, ` +
-      `CPU % candidate/load/upstream/others ${r.cpu.candidate}/${r.cpu.load}/${r.cpu.upstream}/${r.cpu.others}, ` +
-      `calls/verification ${f2(r.callsPerVerification)}, getToken ${r.getTokenCalls}, 401s ${r.unauthorized}, failed ${r.failed}` +
+    const r = await measure(candidate, upstream, load)
+    console.error(`${label}, ${candidate.name}: ${f0(r.requestsPerSecond)} ${candidate.unit}s/s, ` +
+      `p50 ${f2(r.p50)} ms, p99 ${f2(r.p99)} ms, ${f1(r.cpuMicros)} CPU µs/${candidate.unit}, peak RSS ${f1(r.peakRss / MIB)} MiB, ` +
+      `CPU % candidate/load/upstream/redis/others ${r.cpu.candidate}/${r.cpu.load}/${r.cpu.upstream}/${r.cpu.redis}/${r.cpu.others}, ` +
+      `upstream calls/op ${f2(r.callsPerOperation)}` + (candidate.redis ? `, redis round trips/op ${f2(r.redisRoundTrips)}` : '') +
+      `, getToken ${r.getTokenCalls}, 401s ${r.unauthorized}, failed ${r.failed}` +
       (r.failed > 0 ? ` ${JSON.stringify(r.statusCodes)}` : ''))
     if (best === undefined || r.cpu.others < best.cpu.others) best = r
     if (r.cpu.others <= maxNoise) break
@@ -110,106 +179,131 @@ async function measureQuietly (name, upstream, load, label) {
   return best
 }
 
-const fixed = (digits) => (value) => Number.isFinite(value) ? value.toFixed(digits) : 'n/a'
-const f0 = fixed(0)
-const f1 = fixed(1)
-const f2 = fixed(2)
+/** The groups of this latency, each a list of candidate names, in suite order. */
+function groupsAt (latencyMs) {
+  const groups = new Map()
+  for (const candidate of candidates.values()) {
+    if (!runsAt(candidate, latencyMs)) continue
+    if (!groups.has(candidate.group)) groups.set(candidate.group, [])
+    groups.get(candidate.group).push(candidate.name)
+  }
+  return [...groups.values()]
+}
 
-const summaries = []
-for (const latencyMs of latencies) {
-  const upstream = await startUpstream({ latencyMs })
-  const load = await startLoad()
-  const perCandidate = Object.fromEntries(names.map((name) => [name, []]))
-  try {
-    for (let round = 0; round < rounds; round++) {
-      // Rotate the order each round.
-      const order = names.map((_, i) => names[(i + round) % names.length])
-      for (const name of order) {
-        perCandidate[name].push(await measureQuietly(name, upstream, load, `latency ${latencyMs} ms, round ${round + 1}/${rounds}`))
+const rotate = (list, by) => list.map((_, i) => list[(i + by) % list.length])
+
+const scenarios = []
+const started = Date.now()
+try {
+  for (const latencyMs of latencies) {
+    const upstream = await startUpstream({ latencyMs })
+    const load = await startLoad()
+    const groups = groupsAt(latencyMs)
+    /** name -> one result per round */
+    const runs = new Map(groups.flat().map((name) => [name, []]))
+    try {
+      for (let round = 0; round < rounds; round++) {
+        for (const group of rotate(groups, round)) {
+          for (const name of rotate(group, round)) {
+            const label = `latency ${latencyMs} ms, round ${round + 1}/${rounds}`
+            runs.get(name).push(await measureQuietly(candidates.get(name), upstream, load, label))
+          }
+        }
       }
+    } finally {
+      await load.stop()
+      await upstream.close()
     }
-  } finally {
-    await load.stop()
-    await upstream.close()
+    scenarios.push({ latencyMs, runs })
   }
-  const summary = { latencyMs, candidates: {} }
-  for (const name of names) {
-    const runs = perCandidate[name]
-    const m = (pick) => median(runs.map(pick))
-    summary.candidates[name] = {
-      requestsPerSecond: m((r) => r.requestsPerSecond),
-      p50: m((r) => r.p50),
-      p99: m((r) => r.p99),
-      cpuMicros: m((r) => r.cpuMicrosPerVerification),
-      peakRss: m((r) => r.peakRss),
-      cpuCandidate: m((r) => r.cpu.candidate),
-      cpuLoad: m((r) => r.cpu.load),
-      cpuUpstream: m((r) => r.cpu.upstream),
-      cpuOthers: m((r) => r.cpu.others),
-      callsPerVerification: m((r) => r.callsPerVerification),
-      getTokenCalls: runs.map((r) => r.getTokenCalls),
-      unauthorized: runs.reduce((sum, r) => sum + r.unauthorized, 0),
-      failed: runs.reduce((sum, r) => sum + r.failed, 0)
-    }
-  }
-  summaries.push(summary)
+} finally {
+  await redis?.stop()
+}
+
+/** Median of one figure over rounds. */
+const medianOf = (results, pick) => median(results.map(pick))
+/** Per-round ratios a / b of one figure, paired by round. */
+const pairedRatios = (a, b, pick) => a.map((r, i) => pick(r) / pick(b[i]))
+const range = (values) => {
+  const finite = values.filter(Number.isFinite)
+  return finite.length === 0 ? 'n/a' : `${f2(Math.min(...finite))}–${f2(Math.max(...finite))}`
 }
 
 const rows = []
-for (const { latencyMs, candidates } of summaries) {
-  for (const [name, c] of Object.entries(candidates)) {
-    rows.push([
-      `${latencyMs} ms`, name, f0(c.requestsPerSecond), f2(c.p50), f2(c.p99), f0(c.cpuMicros),
-      f2(c.callsPerVerification), c.getTokenCalls.join(', '), String(c.unauthorized),
-      f1(c.peakRss / MIB), `${f0(c.cpuCandidate)} / ${f0(c.cpuLoad)} / ${f0(c.cpuUpstream)} / ${f0(c.cpuOthers)}`, String(c.failed)
-    ])
-  }
-}
-const table = markdownTable([
-  'upstream latency', 'candidate', 'req/s', 'p50 ms', 'p99 ms', 'candidate CPU µs / verification', 'upstream calls / verification',
-  'getToken calls / run', '401s', 'peak RSS MiB', 'CPU % cand / load / upstream / others', 'non-2xx + errors'
-], rows)
-
-const ratio = (a, b) => (a !== undefined && b !== undefined ? a / b : NaN)
-const checks = []
 const ratioRows = []
-for (const { latencyMs, candidates } of summaries) {
-  const plugin = candidates.plugin
-  const hand = candidates['hand-written']
-  const docs = candidates['docs pattern']
-  const tputHand = ratio(plugin?.requestsPerSecond, hand?.requestsPerSecond)
-  const p99Hand = ratio(plugin?.p99, hand?.p99)
-  const tputDocs = ratio(plugin?.requestsPerSecond, docs?.requestsPerSecond)
-  ratioRows.push([`${latencyMs} ms`, f2(tputHand), f2(p99Hand), f2(tputDocs)])
-  const check = (label, value, ok) => {
-    if (Number.isFinite(value)) checks.push(`- ${ok ? 'met' : 'MISSED'}: ${label} (measured ${f2(value)})`)
-  }
-  if (latencyMs === 0) {
-    check('latency 0 ms: plugin throughput >= 0.90 x hand-written', tputHand, tputHand >= 0.90)
-    check('latency 0 ms: plugin p99 <= 1.25 x hand-written', p99Hand, p99Hand <= 1.25)
-  }
-  if (latencyMs === 30) check('latency 30 ms: plugin throughput >= 1.8 x docs pattern', tputDocs, tputDocs >= 1.8)
-  if (plugin !== undefined) {
-    const oneToken = plugin.getTokenCalls.every((n) => n === 1) && plugin.unauthorized === 0
-    checks.push(`- ${oneToken ? 'met' : 'MISSED'}: latency ${latencyMs} ms: exactly one getToken per plugin run, no 401 retry ` +
-      `(getToken per run: ${plugin.getTokenCalls.join(', ')}; 401s: ${plugin.unauthorized})`)
+const checks = []
+const check = (label, ok, measured) => checks.push(`- ${ok ? 'met' : 'MISSED'}: ${label} (measured ${measured})`)
+for (const { latencyMs, runs } of scenarios) {
+  for (const [name, results] of runs) {
+    const candidate = candidates.get(name)
+    const m = (pick) => medianOf(results, pick)
+    rows.push([
+      `${latencyMs} ms`, name, candidate.unit, f0(m((r) => r.requestsPerSecond)), f2(m((r) => r.p50)), f2(m((r) => r.p99)),
+      f1(m((r) => r.cpuMicros)), f2(m((r) => r.callsPerOperation)),
+      candidate.redis ? `${f2(m((r) => r.redisRoundTrips))} / ${f2(m((r) => r.redisCommands))} / ${f1(m((r) => r.redisCpuMicros))}` : '',
+      results.map((r) => r.getTokenCalls).join(', '), String(results.reduce((sum, r) => sum + r.unauthorized, 0)),
+      f1(m((r) => r.peakRss) / MIB),
+      [m((r) => r.cpu.candidate), m((r) => r.cpu.load), m((r) => r.cpu.upstream), m((r) => r.cpu.redis), m((r) => r.cpu.others)].map(f0).join(' / '),
+      results.map((r) => r.cpu.others).join(', '),
+      String(results.reduce((sum, r) => sum + r.failed, 0))
+    ])
+    const pluginOneToken = candidate.plugin && candidate.flow === 'v1-verify'
+    if (pluginOneToken) {
+      const tokens = results.map((r) => r.getTokenCalls)
+      const unauthorized = results.reduce((sum, r) => sum + r.unauthorized, 0)
+      check(`latency ${latencyMs} ms: ${name}: exactly one getToken per run, no 401 retry`,
+        tokens.every((n) => n === 1) && unauthorized === 0, `getToken per run: ${tokens.join(', ')}; 401s: ${unauthorized}`)
+    }
+    const comparisons = []
+    if (candidate.baseline !== undefined && runs.has(candidate.baseline)) comparisons.push([candidate.baseline, candidate.twinOf === undefined ? candidate.target : undefined])
+    if (candidate.twinOf !== undefined && runs.has(candidate.twinOf)) comparisons.push([candidate.twinOf, undefined])
+    if (name === 'v1-plugin' && runs.has('v1-docs')) comparisons.push(['v1-docs', undefined])
+    for (const [baseline, target] of comparisons) {
+      const base = runs.get(baseline)
+      const throughput = pairedRatios(results, base, (r) => r.requestsPerSecond)
+      const cpu = pairedRatios(results, base, (r) => r.cpuMicros)
+      const p99 = pairedRatios(results, base, (r) => r.p99)
+      const tput = median(throughput)
+      const cpuRatio = median(cpu)
+      ratioRows.push([`${latencyMs} ms`, `${name} / ${baseline}`, f2(tput), range(throughput), f2(cpuRatio), range(cpu), f2(median(p99))])
+      if (target !== undefined && latencyMs === 0) {
+        check(`latency 0 ms: ${name} throughput >= ${target.minThroughput} x ${baseline}`, tput >= target.minThroughput, f2(tput))
+        if (target.maxCpu !== undefined) check(`latency 0 ms: ${name} CPU µs per verification <= ${target.maxCpu} x ${baseline}`, cpuRatio <= target.maxCpu, f2(cpuRatio))
+      }
+      if (name === 'v1-plugin' && baseline === 'v1-docs' && latencyMs === 30) check('latency 30 ms: v1-plugin throughput >= 1.8 x v1-docs (issue 6)', tput >= 1.8, f2(tput))
+    }
   }
 }
-const ratioTable = markdownTable(['upstream latency', 'plugin / hand-written req/s', 'plugin / hand-written p99', 'plugin / docs pattern req/s'], ratioRows)
 
+const table = markdownTable([
+  'upstream latency', 'candidate', 'operation', 'ops/s', 'p50 ms', 'p99 ms', 'candidate CPU µs / op', 'upstream calls / op',
+  'Redis round trips / commands / CPU µs, per op', 'getToken calls / run', '401s', 'peak RSS MiB',
+  'CPU % cand / load / upstream / redis / others', 'others % per round', 'non-2xx + errors'
+], rows)
+const ratioTable = markdownTable([
+  'upstream latency', 'candidate / baseline', 'ops/s ratio (median of rounds)', 'range', 'CPU µs / op ratio (median of rounds)', 'range', 'p99 ratio'
+], ratioRows)
+
+const flowsUsed = [...new Set([...candidates.values()].map((c) => c.flow))]
 const report = [
   '# fastify-iamport benchmark',
   '',
-  `${new Date().toISOString()}, Node ${process.version}, ${availableParallelism()} CPUs. ` +
+  `${new Date().toISOString()}, Node ${process.version}, ${availableParallelism()} CPUs, ${Math.round((Date.now() - started) / 60000)} min. ` +
     `${connections} connections, ${rounds} round(s) of ${duration} s after a ${warmup} s warm-up; medians over rounds. ` +
-    'Every request verifies a new imp_uid. Upstream: bench/upstream.js in the harness process; ' +
-    'each candidate in its own process (fresh per round); autocannon in its own process. ' +
-    'CPU % is of one core over the measured run; "others" is every other process on the machine. ' +
-    `Upstream calls / verification from ${CALLS_SAMPLE} requests after the run.` +
-    (process.env.BENCH_PLUGIN_CONNECTIONS ? ` Plugin pool: ${process.env.BENCH_PLUGIN_CONNECTIONS} connections.` : '') +
-    (storeMaxEntries > 0 ? ` Plugin store: MemoryStore of ${storeMaxEntries} entries (the default 100 000 fills within one run).` : ''),
+    'Upstream: bench/upstream.js in the harness process; each candidate in its own process (fresh per run); ' +
+    'autocannon in its own process; Redis: a redis-server of the harness on loopback (noeviction, no persistence), flushed before each run. ' +
+    'Candidate CPU is process.cpuUsage() of the candidate over the measured run, divided by the operations answered 2xx. ' +
+    'CPU % is of one core over the measured run; "others" is every other process on the machine (the bench\'s own excluded). ' +
+    'Upstream calls and Redis round trips (commands the candidate\'s ioredis client sent) / commands (as Redis counts them, ' +
+    `a script's inner calls included) per operation from ${CALLS_SAMPLE} requests after the run.` +
+    (mainRev ? ` Plugin candidates: revision ${mainRev.sha.slice(0, 12)}.` : '') +
+    (compareRev ? ` Twins \`@${process.env.BENCH_COMPARE_REV}\`: revision ${compareRev.sha.slice(0, 12)}.` : ''),
+  '',
+  'Flows: ' + flowsUsed.map((flow) => `\`${flow}\`: ${FLOWS[flow].describe}`).join('; ') + '.',
   '',
   table,
+  '',
+  'Ratios are taken per round between runs minutes apart, then the median over rounds is shown with the range.',
   '',
   ratioTable,
   '',
@@ -218,5 +312,5 @@ const report = [
 ].join('\n')
 
 await mkdir(resultsDir, { recursive: true })
-await writeFile(resultsDir + 'latest.md', report)
+await writeFile(resultsFile, report)
 console.log(report)

@@ -3,23 +3,35 @@ import { once } from 'node:events'
 import { randomBytes } from 'node:crypto'
 
 /**
- * A minimal i'mport (PortOne V1) stand-in for load runs: getToken with the real re-issue
- * semantics (the same token until it expires) and `GET /certifications/{imp_uid}` that
- * synthesizes a fresh, certified record for any `imp_` + digits, so a load generator can send a
- * new imp_uid on every request without seeding. Every answer waits `latencyMs` first. It counts
- * calls so the harness can report upstream calls per verification.
+ * A minimal upstream stand-in for load runs, both API generations on one port:
+ * - i'mport (PortOne V1): getToken with the real re-issue semantics (the same token until it
+ *   expires) and `GET /certifications/{imp_uid}` that synthesizes a fresh, certified record for
+ *   any `imp_` + digits;
+ * - PortOne V2: `GET /identity-verifications/{id}` with `Authorization: PortOne <secret>`, a fresh
+ *   VERIFIED record (shape of lib/testing/fake-portone-v2.ts) for any path-safe id.
+ * So a load generator can send a new id on every request without seeding. Every answer waits
+ * `latencyMs` first. It counts calls so the harness can report upstream calls per verification.
  *
- * Why not lib/testing/fake-iamport.ts: that server needs every imp_uid seeded and keeps every
- * record; at hundreds of thousands of imp_uids its own memory and CPU would compete with the
+ * Why not lib/testing/fake-iamport.ts or fake-portone-v2.ts: those need every id seeded and keep
+ * every record; at hundreds of thousands of ids their own memory and CPU would compete with the
  * candidates on this 2-core machine.
  */
 
 const TOKEN_LIFETIME_SECONDS = 1800
 const IMP_UID_PATH = /^\/certifications\/(imp_[0-9]+)$/
+const V2_PATH = /^\/identity-verifications\/([A-Za-z0-9_-]{1,64})(?:\?.*)?$/
 const JSON_TYPE = 'application/json; charset=utf-8'
 // A CI is 64 bytes of base64 (88 characters), a DI 48 bytes (64 characters), as in captures.
 const CI = randomBytes(64).toString('base64')
 const DI = randomBytes(48).toString('base64')
+const V2_CHANNEL = {
+  type: 'LIVE',
+  id: 'channel-id-bench',
+  key: 'channel-key-bench',
+  name: '본인인증 (bench)',
+  pgProvider: 'DANAL',
+  pgMerchantId: 'A010002002'
+}
 
 /**
  * Starts the stand-in on 127.0.0.1.
@@ -29,7 +41,8 @@ export async function startUpstream (options = {}) {
   let latencyMs = options.latencyMs ?? 0
   const apiKey = options.apiKey ?? 'bench_key'
   const apiSecret = options.apiSecret ?? 'bench_secret'
-  const calls = { getToken: 0, getCertification: 0, unauthorized: 0, other: 0 }
+  const v2Authorization = 'PortOne ' + apiSecret
+  const calls = { getToken: 0, getCertification: 0, getIdentityVerification: 0, unauthorized: 0, other: 0 }
   let token
   let expiredAt = 0
 
@@ -62,6 +75,34 @@ export async function startUpstream (options = {}) {
       unique_key: CI,
       unique_in_site: DI,
       origin: 'https://example.com/signup'
+    }
+  }
+
+  /** A VERIFIED V2 identity verification, completed now. */
+  function identityVerification (id) {
+    const now = new Date()
+    const iso = now.toISOString()
+    return {
+      status: 'VERIFIED',
+      id,
+      channel: V2_CHANNEL,
+      requestedAt: new Date(now.getTime() - 30_000).toISOString(),
+      updatedAt: iso,
+      statusChangedAt: iso,
+      version: 'V2',
+      verifiedCustomer: {
+        name: '홍길동',
+        birthDate: '1990-03-15',
+        gender: 'MALE',
+        phoneNumber: '01012345678',
+        operator: 'SKT',
+        isForeigner: false,
+        ci: CI,
+        di: DI
+      },
+      verifiedAt: iso,
+      pgTxId: '202401011234567890123456',
+      pgRawResponse: '{"RETURNCODE":"0000","RETURNMSG":"No Error"}'
     }
   }
 
@@ -103,6 +144,17 @@ export async function startUpstream (options = {}) {
       return
     }
     req.resume()
+    const v2 = req.method === 'GET' ? V2_PATH.exec(req.url) : null
+    if (v2 !== null) {
+      calls.getIdentityVerification++
+      if (req.headers.authorization !== v2Authorization) {
+        calls.unauthorized++
+        send(res, 401, { type: 'UNAUTHORIZED', message: 'Unauthorized' })
+        return
+      }
+      send(res, 200, identityVerification(v2[1]))
+      return
+    }
     const match = req.method === 'GET' ? IMP_UID_PATH.exec(req.url) : null
     if (match === null) {
       calls.other++
