@@ -10,6 +10,7 @@ import fastifyIamport, { VERIFICATION_CHANNEL, type VerificationEvent, type Veri
 import { OtpLedger, sendBodyProblem } from '../lib/otp-route.js'
 import { MemoryStore } from '../lib/stores/memory.js'
 import { createFakeIamport, createFakePortOneV2 } from '../lib/testing/index.js'
+import { rateLimitedApp } from './helpers/rate-limited.js'
 import { listen } from './helpers/app.js'
 import { registrationError } from './helpers/registration.js'
 
@@ -104,20 +105,9 @@ t.test('the body check names the field, never the value', async (t) => {
 })
 
 t.test('routeOptions apply to the OTP routes: the rate-limit recipe stops the SMS before upstream', async (t) => {
-  const fake = await createFakeIamport()
-  t.teardown(() => fake.close())
-  const app = Fastify()
-  t.teardown(() => app.close())
-  await app.register(fastifyRateLimit, { global: false })
-  await app.register(fastifyIamport, {
-    apiKey: fake.apiKey,
-    apiSecret: fake.apiSecret,
-    baseUrl: fake.url,
-    certifications: { otp: { resendCooldownSeconds: 0 }, routeOptions: { config: { rateLimit: { max: 2, timeWindow: '1 minute' } } } }
+  const { fake, post } = await rateLimitedApp(t, {
+    otp: { resendCooldownSeconds: 0 }, routeOptions: { config: { rateLimit: { max: 2, timeWindow: '1 minute' } } }
   })
-  const address = await app.listen({ port: 0, host: '127.0.0.1' })
-  const post = async (path: string, body: unknown): Promise<number> =>
-    (await fetch(address + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).status
   t.same([await post('/certifications/otp', person), await post('/certifications/otp', person), await post('/certifications/otp', person)], [200, 200, 429])
   t.equal(fake.calls.otpRequest, 2, 'the limited request sent no SMS')
   const confirm = { imp_uid: 'imp_000000000001', otp: '123456' }

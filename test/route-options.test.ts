@@ -1,28 +1,15 @@
 // certifications.routeOptions: the README's recipes, each with the real plugin over real HTTP.
 import t from 'tap'
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
-import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyIamport from '../index.js'
 import { createFakeIamport } from '../lib/testing/index.js'
+import { rateLimitedApp } from './helpers/rate-limited.js'
 
 t.test('rate-limit recipe: config.rateLimit on both routes gives 429 on the third request in the window', async (t) => {
-  const fake = await createFakeIamport()
-  t.teardown(() => fake.close())
-  const app = Fastify()
-  t.teardown(() => app.close())
-  await app.register(fastifyRateLimit, { global: false })
-  await app.register(fastifyIamport, {
-    apiKey: fake.apiKey,
-    apiSecret: fake.apiSecret,
-    baseUrl: fake.url,
-    certifications: {
-      issuedIds: { required: true },
-      routeOptions: { config: { rateLimit: { max: 2, timeWindow: '1 minute' } } }
-    }
+  const { fake, post } = await rateLimitedApp(t, {
+    issuedIds: { required: true },
+    routeOptions: { config: { rateLimit: { max: 2, timeWindow: '1 minute' } } }
   })
-  const address = await app.listen({ port: 0, host: '127.0.0.1' })
-  const post = async (path: string, body: unknown): Promise<number> =>
-    (await fetch(address + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).status
   t.same([await post('/certifications/prepare', {}), await post('/certifications/prepare', {}), await post('/certifications/prepare', {})], [200, 200, 429])
   const { imp_uid: impUid } = fake.seedCertification()
   const verifications = [await post('/certifications', { imp_uid: impUid }), await post('/certifications', { imp_uid: impUid }), await post('/certifications', { imp_uid: impUid })]
