@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { copyFile, mkdir } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { existsSync } from 'node:fs'
 import { chromium, type Browser, type Page, type Request } from 'playwright-core'
 import { IamportClient } from '../lib/v1/client.js'
 import { PortOneV2Client } from '../lib/v2/client.js'
@@ -19,6 +20,9 @@ import { birthdayForYearAge, sandboxCi, startExample, type Person, type RunningE
 const CHROMIUM = '/usr/bin/chromium'
 const SCREENSHOTS = 'example/screenshots'
 
+if (!existsSync(CHROMIUM)) {
+  throw new Error(`${CHROMIUM} not found: install it with \`apt-get install -y chromium fonts-nanum\` (bash .ci/run does)`)
+}
 const example = await startExample(t)
 const browser: Browser = await chromium.launch({
   executablePath: CHROMIUM,

@@ -89,7 +89,7 @@ async function spawnOn (port: number, args: string[], dir: string): Promise<Chil
   while (Date.now() < deadline) {
     if (spawnError !== undefined) {
       process.off('exit', killOnExit)
-      if (spawnError.code === 'ENOENT') throw new Error('redis-server not found: .ci/run installs it')
+      if (spawnError.code === 'ENOENT') throw new Error('redis-server not found: install it with `apt-get install -y redis-server` (bash .ci/run does)')
       throw spawnError
     }
     // It exited before answering: most likely the port was taken meanwhile.
