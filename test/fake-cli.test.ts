@@ -79,6 +79,8 @@ t.test('parseArguments', async (t) => {
   t.same(parseArguments(['--port=65535']), { v2: false, port: 65535, host: '127.0.0.1' })
   t.same(parseArguments(['--api-key', 'k', '--api-secret', 's']), { v2: false, port: 0, host: '127.0.0.1', apiKey: 'k', apiSecret: 's' })
   t.same(parseArguments(['--v2', '--api-secret', 's', '--store-id', 'store-1']), { v2: true, port: 0, host: '127.0.0.1', apiSecret: 's', storeId: 'store-1' })
+  t.same(parseArguments(['--v2', '--otp', '654321']), { v2: true, port: 0, host: '127.0.0.1', otp: '654321' }, 'a fixed SMS code')
+  t.same(parseArguments(['--otp', '12']), { error: '--otp must be 4 to 8 digits' })
   t.equal(parseArguments(['--help']), 'help')
   t.equal(parseArguments(['-h']), 'help')
   const bad: Array<[string[], RegExp]> = [
@@ -153,10 +155,11 @@ t.test('main, V1: prints the URL and credentials, serves them, closes on SIGTERM
 
 t.test('main, V2 with fixed credentials: prints and serves them, closes on SIGINT with 0', async (t) => {
   const run = fakeProcess()
-  const exit = main(['--v2', '--api-secret', 'cli-secret', '--store-id', 'store-cli'], run.proc)
+  const exit = main(['--v2', '--api-secret', 'cli-secret', '--store-id', 'store-cli', '--otp', '654321'], run.proc)
   await run.ready
   const printed = fields(run.stdout())
   t.match(run.stdout(), /PortOne V2/)
+  t.match(run.stdout(), /^SMS code \(every send\): 654321$/m, 'the SMS code a front end types')
   t.equal(printed.apiSecret, 'cli-secret')
   t.equal(printed.storeId, 'store-cli')
   t.equal(printed['sandbox window'], `${printed.url}/sandbox/identity-verification?identityVerificationId=<id>`)

@@ -10,7 +10,10 @@ import { createFakePortOneV2 } from './fake-portone-v2.js'
  * tested) in-process; cli.ts is the bin that calls it.
  */
 
-export const USAGE = 'usage: fastify-iamport-fake [--v2] [--port N] [--host 127.0.0.1] [--api-key KEY] [--api-secret SECRET] [--store-id ID]'
+export const USAGE = 'usage: fastify-iamport-fake [--v2] [--port N] [--host 127.0.0.1] [--api-key KEY] [--api-secret SECRET] [--store-id ID] [--otp CODE]'
+
+/** The SMS code the command's fakes "send" unless `--otp` says otherwise: printed, so a front end can type it. */
+export const DEFAULT_CLI_OTP = '123456'
 
 /** What the command line asks for. */
 export interface FakeCliOptions {
@@ -26,6 +29,8 @@ export interface FakeCliOptions {
   apiSecret?: string
   /** V2 only; random when absent. */
   storeId?: string
+  /** The code every SMS verification "sends" (4-8 digits); default {@link DEFAULT_CLI_OTP}. */
+  otp?: string
 }
 
 /** What {@link main} needs of `process`: its output and its termination signals. */
@@ -51,6 +56,7 @@ export function parseArguments (argv: readonly string[]): FakeCliOptions | 'help
         'api-key': { type: 'string' },
         'api-secret': { type: 'string' },
         'store-id': { type: 'string' },
+        otp: { type: 'string' },
         help: { type: 'boolean', short: 'h' }
       }
     }).values
@@ -65,7 +71,9 @@ export function parseArguments (argv: readonly string[]): FakeCliOptions | 'help
   if (host === '') return { error: '--host must not be empty' }
   if (v2 && values['api-key'] !== undefined) return { error: '--api-key is for the V1 fake (V2 has only --api-secret and --store-id)' }
   if (!v2 && values['store-id'] !== undefined) return { error: '--store-id is for the V2 fake (--v2)' }
+  if (values.otp !== undefined && !/^[0-9]{4,8}$/.test(values.otp)) return { error: '--otp must be 4 to 8 digits' }
   const options: FakeCliOptions = { v2, port: Number(port), host }
+  if (values.otp !== undefined) options.otp = values.otp
   for (const [flag, key] of [['api-key', 'apiKey'], ['api-secret', 'apiSecret'], ['store-id', 'storeId']] as const) {
     const value = values[flag]
     if (value === undefined) continue
@@ -119,8 +127,8 @@ export function publicUrl (host: string, port: number): string {
 /** The fake, started, behind its listener; `lines` is what to print. */
 async function startFake (options: FakeCliOptions): Promise<{ lines: string[], close: () => Promise<void> }> {
   const fake = options.v2
-    ? await createFakePortOneV2({ apiSecret: options.apiSecret, storeId: options.storeId })
-    : await createFakeIamport({ apiKey: options.apiKey, apiSecret: options.apiSecret })
+    ? await createFakePortOneV2({ apiSecret: options.apiSecret, storeId: options.storeId, otp: options.otp ?? DEFAULT_CLI_OTP })
+    : await createFakeIamport({ apiKey: options.apiKey, apiSecret: options.apiSecret, otp: options.otp ?? DEFAULT_CLI_OTP })
   let listener
   try {
     listener = await forward(options.host, options.port, Number(new URL(fake.url).port))
@@ -135,6 +143,7 @@ async function startFake (options: FakeCliOptions): Promise<{ lines: string[], c
         `url: ${url}`,
         `apiSecret: ${fake.apiSecret}`,
         `storeId: ${fake.storeId}`,
+        `SMS code (every send): ${options.otp ?? DEFAULT_CLI_OTP}`,
         `sandbox window: ${url}/sandbox/identity-verification?identityVerificationId=<id>`,
         `seed: POST ${url}/__fake/identity-verifications`
       ]
@@ -143,6 +152,7 @@ async function startFake (options: FakeCliOptions): Promise<{ lines: string[], c
         `url: ${url}`,
         `apiKey: ${fake.apiKey}`,
         `apiSecret: ${fake.apiSecret}`,
+        `SMS code (every send): ${options.otp ?? DEFAULT_CLI_OTP}`,
         `sandbox window: ${url}/sandbox/certification?merchant_uid=<merchant_uid>`,
         `seed: POST ${url}/__fake/certifications`
       ]
