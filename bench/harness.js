@@ -142,6 +142,8 @@ export async function startRedis () {
   for (let attempt = 0; ; attempt++) {
     try {
       admin = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+      // Refused until redis-server listens: connect() rejects, and the loop tries again.
+      admin.on('error', () => {})
       await admin.connect()
       break
     } catch (err) {
