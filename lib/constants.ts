@@ -47,6 +47,11 @@ export const PREPARE_BODY_LIMIT_BYTES = 64
 export const DEFAULT_ISSUED_ID_TTL_SECONDS = 1800
 /** A store (Redis) call that has not answered by then fails closed with 503, in milliseconds. */
 export const STORE_TIMEOUT_MS = 2_000
+/**
+ * Most consumptions RedisStore sends in one script call: enough to take a burst's socket writes
+ * down to a few, small enough that the script never holds Redis for long (bench/).
+ */
+export const REDIS_CONSUME_BATCH_MAX = 64
 
 /** Production host of the PortOne V2 REST API. */
 export const DEFAULT_PORTONE_V2_BASE_URL = 'https://api.portone.io'

@@ -7,6 +7,7 @@ import {
   MemoryStore, RedisStore, type ConsumeResult, type MemoryStoreOptions, type RedisLikeClient, type RedisStoreOptions,
   type VerificationStore
 } from '../lib/stores/index.js'
+import { REDIS_CONSUME_BATCH_MAX } from '../lib/constants.js'
 import { startRedis } from './helpers/redis-server.js'
 
 const LONG = 60_000 // milliseconds: never expires during the test
@@ -367,6 +368,45 @@ t.test('RedisStore', async (t) => {
       t.equal(await commandCalls('eval'), evals + 3, 'then by SHA again')
     })
 
+    t.test(`the consumptions of one event-loop turn go to Redis as one script call, each with its own result (${name})`, async (t) => {
+      const prefix = `batch${++prefixes}:`
+      const store = new RedisStore({ client: a, prefix })
+      await store.issue('mid_1', 'user-1', LONG)
+      await store.issue('mid_2', 'user-1', LONG)
+      t.equal(await store.consume({ verificationId: 'imp_old', ttlMs: LONG }), 'consumed')
+      const evalshas = await commandCalls('evalsha')
+      const results = await Promise.all([
+        store.consume({ verificationId: 'imp_1', ttlMs: LONG }),
+        store.consume({ verificationId: 'imp_1', ttlMs: LONG }),
+        store.consume({ verificationId: 'imp_old', ttlMs: LONG }),
+        store.consume({ verificationId: 'imp_2', ttlMs: LONG, issued: issued('mid_1', 'user-2') }),
+        store.consume({ verificationId: 'imp_2', ttlMs: LONG, issued: issued('mid_1') }),
+        store.consume({ verificationId: 'imp_3', ttlMs: LONG, issued: issued('mid_1') }),
+        store.consume({ verificationId: 'imp_1', ttlMs: LONG, issued: issued('mid_2') }),
+        store.consume({ verificationId: 'imp_4', ttlMs: 1_500 })
+      ])
+      t.same(results, ['consumed', 'replayed', 'replayed', 'not-issued', 'consumed', 'not-issued', 'replayed', 'consumed'],
+        'in the order asked: a second use of an id in the batch is a replay, a refused one changes nothing')
+      t.equal(await commandCalls('evalsha'), evalshas + 1, 'one script call')
+      t.equal(await ioA.get(`${prefix}issued:mid_1`), 'used:user-1')
+      t.equal(await ioA.get(`${prefix}issued:mid_2`), 'issued:user-1', 'the replayed consumption left its issued id usable')
+      const pttl = await ioA.pttl(`${prefix}used:imp_4`)
+      t.ok(pttl <= 1_500 && pttl > 1_000, `each keeps its own ttl (PTTL ${pttl})`)
+    })
+
+    t.test(`a batch holds at most ${REDIS_CONSUME_BATCH_MAX} consumptions (${name})`, async (t) => {
+      const store = new RedisStore({ client: a, prefix: `cap${++prefixes}:` })
+      const evalshas = await commandCalls('evalsha')
+      const count = 2 * REDIS_CONSUME_BATCH_MAX + 5
+      const results = await Promise.all(Array.from({ length: count }, (_, i) => store.consume({ verificationId: `imp_${i}`, ttlMs: LONG })))
+      t.ok(results.every((result) => result === 'consumed'), `${count} consumed`)
+      t.equal(await commandCalls('evalsha'), evalshas + 3, 'three script calls')
+      t.same(await Promise.all([
+        store.consume({ verificationId: 'imp_0', ttlMs: LONG }),
+        store.consume({ verificationId: `imp_${count - 1}`, ttlMs: LONG })
+      ]), ['replayed', 'replayed'], 'the first and the last batch were written')
+    })
+
     t.test(`prepare spam from rotating subjects keeps the key count within the caps (${name})`, async (t) => {
       const prefix = `bound${++prefixes}:`
       const store = new RedisStore({ client: a, prefix, maxIssued: 100 })
@@ -415,12 +455,29 @@ t.test('RedisStore', async (t) => {
   }
 
   t.test('an unexpected reply never passes for consumed', async (t) => {
-    for (const reply of ['OK', 1, null, 'CONSUMED', ['consumed']]) {
+    for (const reply of ['OK', 1, null, 'consumed', 'CONSUMED', [], ['CONSUMED'], ['consumed', 'consumed'], { 0: 'consumed', length: 1 }]) {
       for (const client of [{ call: async () => reply }, { sendCommand: async () => reply }]) {
         const store = new RedisStore({ client })
-        await t.rejects(store.consume({ verificationId: 'imp_1', ttlMs: LONG }), /unexpected reply/)
+        await t.rejects(store.consume({ verificationId: 'imp_1', ttlMs: LONG }), /unexpected reply/, JSON.stringify(reply))
       }
     }
+    // In a batch, one bad result fails every consumption: none passes for consumed on its own.
+    const store = new RedisStore({ client: { call: async () => ['consumed', 'CONSUMED'] } })
+    const results = await Promise.allSettled([
+      store.consume({ verificationId: 'imp_1', ttlMs: LONG }),
+      store.consume({ verificationId: 'imp_2', ttlMs: LONG })
+    ])
+    t.same(results.map((result) => result.status), ['rejected', 'rejected'])
+  })
+
+  t.test('a failed script call rejects every consumption of its batch, with the same error', async (t) => {
+    const failure = new Error('ERR connection lost')
+    const store = new RedisStore({ client: { call: async () => { throw failure } } })
+    const results = await Promise.allSettled([
+      store.consume({ verificationId: 'imp_1', ttlMs: LONG }),
+      store.consume({ verificationId: 'imp_2', ttlMs: LONG, issued: issued('mid_1') })
+    ])
+    t.same(results, [{ status: 'rejected', reason: failure }, { status: 'rejected', reason: failure }])
   })
 
   t.test('only NOSCRIPT falls back to EVAL; any other failure rejects as it is', async (t) => {
@@ -450,6 +507,17 @@ t.test('RedisStore', async (t) => {
     const prefixed = new Redis(redisServer.url, { keyPrefix: 'app:', lazyConnect: true })
     t.throws(() => new RedisStore({ client: prefixed }), invalid(/RedisStore client must not have an ioredis keyPrefix/))
     t.ok(new RedisStore({ client: ioA, maxIssued: 1, maxIssuedPerSubject: 1, checkConfig: false }), 'good options')
+  })
+
+  t.test('on Redis Cluster, refuses a prefix without a hash tag', async (t) => {
+    // What ioredis's Cluster says of itself; a real Cluster is not needed to read one property.
+    const cluster = { call: async () => null, isCluster: true }
+    const invalid = (message: RegExp) => ({ code: 'FST_IAMPORT_INVALID_OPTIONS', message })
+    for (const prefix of [undefined, 'idv:', '{}idv:', '{}{idv}:', 'idv{:', 'idv}{']) {
+      t.throws(() => new RedisStore({ client: cluster, prefix }), invalid(/RedisStore prefix must contain a hash tag on Redis Cluster/), String(prefix))
+    }
+    for (const prefix of ['{idv}:', 'app:{idv}:', '{a}{}:']) t.ok(new RedisStore({ client: cluster, prefix }), prefix)
+    t.ok(new RedisStore({ client: ioA, prefix: 'idv:' }), 'a plain client needs no hash tag')
   })
 })
 
