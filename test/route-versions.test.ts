@@ -224,7 +224,11 @@ const cases: Case[] = [
       t.equal(app.fetches(), 1)
       const lines = app.logs.map((line) => JSON.parse(line)).filter((line) => line.msg === 'identity verification')
       t.equal(lines.length, 1)
-      t.match(lines[0], { level: 30, [app.logKey]: id, outcome: 'VERIFIED', ms: Number })
+      t.match(lines[0], { level: 20, [app.logKey]: id, outcome: 'VERIFIED', ms: Number }, 'a success is debug')
+      const refused = await app.verify(id)
+      t.equal(refused.status, 409)
+      const refusal = app.logs.map((line) => JSON.parse(line)).filter((line) => line.msg === 'identity verification')[1]
+      t.match(refusal, { level: 30, [app.logKey]: id, outcome: 'FST_IAMPORT_REPLAYED', ms: Number }, 'a refusal is info')
     }
   },
   {
