@@ -78,19 +78,27 @@ function checkVerification (identity: Identity, id: string, withinSeconds: numbe
   }
 }
 
-/** One-time consumption, bound to the issued id (V1 merchant_uid, V2 the id itself) when enabled. */
-async function consume (identity: Identity, id: string, request: FastifyRequest, settings: RouteSettings, purpose: string): Promise<Consumption> {
+/**
+ * One-time consumption, bound to the issued id (V1 merchant_uid, V2 the id itself) when enabled.
+ * Not async: without issued ids it is the store's promise, continued (bench/).
+ */
+function consume (identity: Identity, id: string, request: FastifyRequest, settings: RouteSettings, purpose: string): Promise<Consumption> {
   const consumption: Consumption = { verificationId: id, ttlMs: settings.consumedTtlMs }
-  if (settings.issuedIds !== undefined) {
+  if (settings.issuedIds === undefined) return consumeOnce(consumption, settings)
+  return subjectOf(request, settings, purpose).then((subject) => {
     const requestId = identity.requestId
-    const subject = await subjectOf(request, settings, purpose)
     if (requestId === undefined || subject === undefined) throw new MerchantMismatchError()
     consumption.issued = { requestId, subject }
-  }
-  const result = await settings.store!.consume(consumption)
-  if (result === 'replayed') throw new ReplayedError()
-  if (result === 'not-issued') throw new MerchantMismatchError()
-  return consumption
+    return consumeOnce(consumption, settings)
+  })
+}
+
+function consumeOnce (consumption: Consumption, settings: RouteSettings): Promise<Consumption> {
+  return settings.store!.consume(consumption).then((result) => {
+    if (result === 'replayed') throw new ReplayedError()
+    if (result === 'not-issued') throw new MerchantMismatchError()
+    return consumption
+  })
 }
 
 /**

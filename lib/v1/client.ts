@@ -192,20 +192,21 @@ export class IamportClient {
 
 /**
  * Sends one V1 call and returns its envelope, whatever the HTTP status; FST_IAMPORT_UPSTREAM for a
- * body that is not an envelope.
+ * body that is not an envelope. Not async: one promise fewer per call (bench/).
  */
-async function sendCall (target: UpstreamTarget, call: UpstreamCall): Promise<EnvelopeAnswer> {
-  const { status, text } = await sendRequest(target, call)
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch {
-    throw upstreamError(`HTTP ${status} with a body that is not JSON`, { operation: call.operation, upstreamStatus: status })
-  }
-  if (!envelopeCheck.Check(parsed)) {
-    throw upstreamError(`HTTP ${status} with a body that is not an i'mport envelope`, { operation: call.operation, upstreamStatus: status })
-  }
-  return { status, code: parsed.code, message: parsed.message, response: parsed.response }
+function sendCall (target: UpstreamTarget, call: UpstreamCall): Promise<EnvelopeAnswer> {
+  return sendRequest(target, call).then(({ status, text }) => {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      throw upstreamError(`HTTP ${status} with a body that is not JSON`, { operation: call.operation, upstreamStatus: status })
+    }
+    if (!envelopeCheck.Check(parsed)) {
+      throw upstreamError(`HTTP ${status} with a body that is not an i'mport envelope`, { operation: call.operation, upstreamStatus: status })
+    }
+    return { status, code: parsed.code, message: parsed.message, response: parsed.response }
+  })
 }
 
 function certificationOf (answer: EnvelopeAnswer): Certification {

@@ -64,12 +64,12 @@ export const v1Provider: Provider<IamportPluginOptions, IamportClient> = {
     })
   },
   clientIdPattern: (options) => options.impUidPattern,
-  fetcher: (client) => async (impUid, clock) => {
-    const certification = await client.getCertification(impUid)
+  // Not async: the client's promise, continued (one promise fewer per verification, bench/).
+  fetcher: (client) => (impUid, clock) => client.getCertification(impUid).then((certification) => {
     // `null` and an absent `certified` are not a completed verification: only `true` is.
     if (certification.certified !== true) throw new NotCertifiedError()
     return identityFromCertification(certification, clock)
-  },
+  }),
   eraser: (client) => async (impUid) => { await client.deleteCertification(impUid) },
   otp: (client) => ({
     needsChannelKey: false,

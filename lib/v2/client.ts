@@ -144,17 +144,19 @@ export class PortOneV2Client {
     return '/identity-verifications/' + idPathSegment(identityVerificationId, this.#idPattern)
   }
 
-  /** One call; a 2xx JSON answer, else the refusal it is. */
-  async #send (operation: string, method: 'GET' | 'POST', path: string, body: string | undefined): Promise<{ status: number, body: unknown }> {
-    const { status, text } = body === undefined
-      ? await sendRequest(this.#target, { operation, method, path, headers: this.#plainHeaders })
-      : await sendRequest(this.#target, { operation, method, path, headers: this.#jsonHeaders, body })
-    const parsed = parseJson(text)
-    if (status >= 200 && status <= 299) {
-      if (parsed === NOT_JSON) throw upstreamError(`HTTP ${status} with a body that is not JSON`, { operation, upstreamStatus: status })
-      return { status, body: parsed }
-    }
-    throw refusal(operation, status, parsed)
+  /** One call; a 2xx JSON answer, else the refusal it is. Not async: one promise fewer per call (bench/). */
+  #send (operation: string, method: 'GET' | 'POST', path: string, body: string | undefined): Promise<{ status: number, body: unknown }> {
+    const call = body === undefined
+      ? { operation, method, path, headers: this.#plainHeaders }
+      : { operation, method, path, headers: this.#jsonHeaders, body }
+    return sendRequest(this.#target, call).then(({ status, text }) => {
+      const parsed = parseJson(text)
+      if (status >= 200 && status <= 299) {
+        if (parsed === NOT_JSON) throw upstreamError(`HTTP ${status} with a body that is not JSON`, { operation, upstreamStatus: status })
+        return { status, body: parsed }
+      }
+      throw refusal(operation, status, parsed)
+    })
   }
 }
 

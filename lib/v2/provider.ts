@@ -76,7 +76,7 @@ export const v2Provider: Provider<PortOneV2PluginOptions, PortOneV2Client> = {
     })
   },
   clientIdPattern: (options) => options.identityVerificationIdPattern,
-  fetcher: (client) => async (id, clock) => fetchV2(client, id, clock),
+  fetcher: (client) => (id, clock) => fetchV2(client, id, clock),
   eraser: () => undefined,
   otp: (client) => ({
     needsChannelKey: true,
@@ -110,10 +110,12 @@ export const v2Provider: Provider<PortOneV2PluginOptions, PortOneV2Client> = {
   })
 }
 
-async function fetchV2 (client: PortOneV2Client, id: string, clock: () => Date): Promise<Identity> {
-  const verification = await client.getIdentityVerification(id)
-  if (verification.status !== 'VERIFIED') throw new NotCertifiedError()
-  return identityFromV2(verification, clock)
+/** Not async: the client's promise, continued (one promise fewer per verification, bench/). */
+function fetchV2 (client: PortOneV2Client, id: string, clock: () => Date): Promise<Identity> {
+  return client.getIdentityVerification(id).then((verification) => {
+    if (verification.status !== 'VERIFIED') throw new NotCertifiedError()
+    return identityFromV2(verification, clock)
+  })
 }
 
 /**
