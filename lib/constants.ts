@@ -69,7 +69,8 @@ export const DEFAULT_IDENTITY_VERIFICATION_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$'
  * Measured (Node 20, `--expose-gc`, heapUsed after 100 000 entries, strings included: request ids
  * `mid` + 32 hex, subjects of 48 characters, the route's purpose and a binding cookie; verification
  * ids `imp_` + 12 digits). MemoryStore: an issued id 360 B with a subject of its own (230 B at 3 a
- * subject), a consumed verification 110-117 B; both caps full at these defaults, 91 MB (spam of
+ * subject); consumed verifications take 16 B a slot of a table at most half full, off the heap
+ * (16 MiB at the default cap, consumed-ledger.ts); both caps full at these defaults, 52 MB (spam of
  * 1 000 000 prepares against the issued cap: 44 MB). RedisStore (redis-server 7.0, used_memory):
  * an issued id 605 B with its subject set and index entry (516 B at 3 a subject), so the default
  * cap bounds prepare spam at about 60 MB (measured 60.2 MB after 300 000 prepares); a consumed

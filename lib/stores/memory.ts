@@ -3,6 +3,7 @@ import { Hook, Optional, Options, PositiveInteger } from '../options/kinds.js'
 import {
   DEFAULT_MAX_ISSUED, DEFAULT_MAX_ISSUED_PER_SUBJECT, DEFAULT_MEMORY_STORE_MAX_CONSUMED
 } from '../constants.js'
+import { ConsumedLedger } from './consumed-ledger.js'
 import { checkTtlMs, type ConsumeResult, type Consumption, type VerificationStore } from './store.js'
 
 /** Options of {@link MemoryStore}. */
@@ -50,40 +51,32 @@ interface IssuedId {
  * - consumed verifications (`maxConsumed`) are never forgotten before their ttl; when the store is
  *   full of those, `consume` rejects (the route answers 503) instead of allowing a replay.
  *
- * Measured: about 360 bytes an issued id (230 at 3 a subject) and 110-117 a consumed verification,
- * strings included; 91 MB with both default caps full (lib/constants.ts says how it was measured).
+ * Measured: about 360 bytes an issued id (230 at 3 a subject), strings included; a consumed
+ * verification is 16 bytes a slot of a table at most half full, outside the heap (16 MiB at the
+ * default cap); 52 MB with both default caps full (lib/constants.ts says how it was measured).
  * Every operation is O(1) amortized (O(maxIssuedPerSubject) for the per-subject list). No timers:
- * entries expire lazily and are swept on writes.
+ * entries expire lazily and are swept on writes; a full consumed table is rebuilt without its
+ * expired entries at most once a second.
  */
 export class MemoryStore implements VerificationStore {
   readonly #maxIssued: number
-  readonly #maxConsumed: number
   readonly #maxIssuedPerSubject: number
   readonly #now: () => number
-  /** verification id -> expiry (ms); Map order is insertion order, which approximates expiry order. */
-  readonly #consumed = new Map<string, number>()
+  /** The consumed verifications, off the garbage-collected heap (consumed-ledger.ts). */
+  readonly #consumed: ConsumedLedger
   /** request id -> issued id, oldest first; used ones stay until they expire, for `release`. */
   readonly #issued = new Map<string, IssuedId>()
   /** subject -> its outstanding (unused) issued ids, oldest first; never an empty list. */
   readonly #outstanding = new Map<string, readonly IssuedId[]>()
-  /**
-   * No consumed entry expires before this, so a full sweep before it would free nothing: a store
-   * full of live entries does not rescan on every call.
-   */
-  #nextSweepAt = 0
   /*
-   * Both Maps are swept from their oldest entry. A `for...of` from the start would walk every
+   * The issued ids are swept from their oldest entry. A `for...of` from the start would walk every
    * deleted slot V8 keeps at the front until it rehashes: with the issued ids at their cap, where
-   * each prepare evicts the oldest, that walk made a prepare 18 times as costly (bench/). So each
+   * each prepare evicts the oldest, that walk made a prepare 18 times as costly (bench/). So the
    * Map has a cursor, an iterator left on its oldest entry (entries are only ever appended, so
    * everything before it is gone), and a lower bound of that entry's expiry, below which the
    * cursor is not even looked at. An idle cursor holds on to the tables its Map outgrew until it
    * moves on; the lower bound keeps it idle only while nothing can expire.
    */
-  /** At most the expiry of the oldest consumed entry (Infinity when there is none). */
-  #consumedFrontExpiresAt = Infinity
-  #consumedCursor: Iterator<[string, number]> | undefined
-  #oldestConsumed: [string, number] | undefined
   /** At most the expiry of the oldest issued id (Infinity when there is none). */
   #issuedFrontExpiresAt = Infinity
   #issuedCursor: Iterator<IssuedId> | undefined
@@ -92,14 +85,15 @@ export class MemoryStore implements VerificationStore {
   constructor (options: MemoryStoreOptions = {}) {
     checkOptions(MemoryStoreOptionsSchema, options, { root: 'MemoryStore' })
     this.#maxIssued = options.maxIssued ?? DEFAULT_MAX_ISSUED
-    this.#maxConsumed = options.maxConsumed ?? DEFAULT_MEMORY_STORE_MAX_CONSUMED
+    this.#consumed = new ConsumedLedger(options.maxConsumed ?? DEFAULT_MEMORY_STORE_MAX_CONSUMED)
     this.#maxIssuedPerSubject = options.maxIssuedPerSubject ?? DEFAULT_MAX_ISSUED_PER_SUBJECT
     this.#now = options.now ?? Date.now
   }
 
   /**
    * How many entries the store holds now (expired ones included until they are swept): for a
-   * gauge, and for checking the memory bound (about 360 B an issued id, 117 B a consumed one).
+   * gauge, and for checking the memory bound (about 360 B an issued id, at most 32 B a consumed one
+   * at the cap).
    */
   get size (): { issued: number, consumed: number, subjects: number } {
     return { issued: this.#issued.size, consumed: this.#consumed.size, subjects: this.#outstanding.size }
@@ -136,11 +130,7 @@ export class MemoryStore implements VerificationStore {
     const ms = checkTtlMs(consumption.ttlMs)
     const now = this.#now()
     // Everything below is synchronous: no other call can interleave between check and write.
-    const consumedUntil = this.#consumed.get(consumption.verificationId)
-    if (consumedUntil !== undefined) {
-      if (consumedUntil > now) return 'replayed'
-      this.#forgetConsumed(consumption.verificationId)
-    }
+    if (this.#consumed.expiryOf(consumption.verificationId) > now) return 'replayed'
     let issued: IssuedId | undefined
     if (consumption.issued !== undefined) {
       issued = this.#liveIssued(consumption.issued.requestId, now)
@@ -148,10 +138,10 @@ export class MemoryStore implements VerificationStore {
         return 'not-issued'
       }
     }
-    this.#makeRoomForConsumed(now)
-    if (this.#consumed.size === 0) this.#consumedFrontExpiresAt = now + ms
-    this.#consumed.set(consumption.verificationId, now + ms)
-    this.#nextSweepAt = Math.min(this.#nextSweepAt, now + ms)
+    // An expired entry of the same id is replaced.
+    if (!this.#consumed.add(consumption.verificationId, now + ms, now)) {
+      throw new Error('MemoryStore is full of unexpired consumed verifications; raise maxConsumed or use a shared store')
+    }
     if (issued !== undefined) {
       issued.used = true
       this.#removeOutstanding(issued)
@@ -161,7 +151,7 @@ export class MemoryStore implements VerificationStore {
 
   /** Undoes a `consumed` result: forgets the verification and makes the issued id usable again. */
   async release (consumption: Consumption): Promise<void> {
-    this.#forgetConsumed(consumption.verificationId)
+    this.#consumed.delete(consumption.verificationId)
     if (consumption.issued === undefined) return
     const now = this.#now()
     const issued = this.#liveIssued(consumption.issued.requestId, now)
@@ -221,59 +211,10 @@ export class MemoryStore implements VerificationStore {
     return this.#oldestIssuedId
   }
 
-  /** The oldest consumed verification held, `[id, expiry]`, from the cursor. */
-  #oldestConsumedEntry (): [string, number] | undefined {
-    // A verification consumed again after it expired is a newer entry, with a later expiry.
-    while (this.#oldestConsumed === undefined || this.#consumed.get(this.#oldestConsumed[0]) !== this.#oldestConsumed[1]) {
-      this.#consumedCursor ??= this.#consumed.entries()
-      const step = this.#consumedCursor.next()
-      if (step.done === true) {
-        this.#consumedCursor = undefined
-        this.#oldestConsumed = undefined
-        return undefined
-      }
-      this.#oldestConsumed = step.value
-    }
-    return this.#oldestConsumed
-  }
-
   #removeOutstanding (entry: IssuedId): void {
     const list = this.#outstanding.get(entry.subject)!
     const rest = list.toSpliced(list.indexOf(entry), 1)
     if (rest.length === 0) this.#outstanding.delete(entry.subject)
     else this.#outstanding.set(entry.subject, rest)
-  }
-
-  /** Forgets one consumed verification, wherever it is in the Map. */
-  #forgetConsumed (verificationId: string): void {
-    // It may have been the oldest: the next one's expiry is unknown, so look again next time.
-    if (this.#consumed.delete(verificationId)) this.#consumedFrontExpiresAt = -Infinity
-  }
-
-  /** Makes room for one more consumed verification by dropping expired ones, or throws. */
-  #makeRoomForConsumed (now: number): void {
-    // Cheap and amortized O(1): with one ttl, the expired entries are at the front.
-    if (now >= this.#consumedFrontExpiresAt) {
-      let oldest = this.#oldestConsumedEntry()
-      while (oldest !== undefined && oldest[1] <= now) {
-        this.#consumed.delete(oldest[0])
-        oldest = this.#oldestConsumedEntry()
-      }
-      this.#consumedFrontExpiresAt = oldest === undefined ? Infinity : oldest[1]
-    }
-    if (this.#consumed.size < this.#maxConsumed) return
-    if (now >= this.#nextSweepAt) {
-      // Several routes with several ttls: expired entries may sit behind live ones.
-      let earliest = Infinity
-      for (const [key, expiresAt] of this.#consumed) {
-        if (expiresAt <= now) this.#consumed.delete(key)
-        else if (expiresAt < earliest) earliest = expiresAt
-      }
-      this.#nextSweepAt = earliest
-      // The oldest entry may be another one now.
-      this.#consumedFrontExpiresAt = -Infinity
-      if (this.#consumed.size < this.#maxConsumed) return
-    }
-    throw new Error('MemoryStore is full of unexpired consumed verifications; raise maxConsumed or use a shared store')
   }
 }
