@@ -21,7 +21,7 @@ import { startUpstream } from './upstream.js'
  * and the order within each group rotate per round. A ratio (plugin / hand-written) is taken per
  * round, from the two runs of that round, and its median over rounds is reported.
  *
- * Environment (bench/README.md): BENCH_DURATION (s, 10), BENCH_ROUNDS (3), BENCH_WARMUP (s, 2),
+ * Environment (bench/README.md): BENCH_DURATION (s, 10), BENCH_ROUNDS (5), BENCH_WARMUP (s, 2),
  * BENCH_CONNECTIONS (100), BENCH_LATENCIES (ms, "0,30"), BENCH_CANDIDATES (comma list of names),
  * BENCH_EVERY_LATENCY=1 (run 0-ms-only candidates at every latency), BENCH_PROFILE (candidate
  * names, comma-separated: run them under --cpu-prof into bench/results/profiles), BENCH_COMPARE_REV (a git revision:
@@ -33,7 +33,7 @@ import { startUpstream } from './upstream.js'
  */
 
 const duration = envNumber('BENCH_DURATION', 10)
-const rounds = envNumber('BENCH_ROUNDS', 3)
+const rounds = envNumber('BENCH_ROUNDS', 5)
 const warmup = envNumber('BENCH_WARMUP', 2)
 const connections = envNumber('BENCH_CONNECTIONS', 100)
 const latencies = (process.env.BENCH_LATENCIES ?? '0,30').split(',').map(Number)
