@@ -54,6 +54,34 @@ export const FLOWS = {
     describe: 'POST /certifications/prepare from a new browser every time (no cookie: a new idv_binding)',
     requests: (nextId, counted) => [{ method: 'POST', path: '/certifications/prepare', onResponse: counted }]
   },
+  'v1-otp': {
+    describe: 'one browser per pair: POST /certifications/otp (the SMS is sent upstream), then POST /certifications/otp/confirm with the imp_uid, the code and the idv_binding cookie',
+    requests: (nextId, counted) => [{
+      method: 'POST',
+      path: '/certifications/otp',
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ name: '홍길동', phone: '01012345678', birth: '900315', genderDigit: '1', carrier: 'SKT' }),
+      setupRequest (request, context) {
+        context.id = undefined // a failed send must not confirm the previous pair's id
+        return request
+      },
+      onResponse (status, body, context, headers) {
+        if (status !== 200) return
+        context.id = JSON.parse(body).imp_uid
+        context.cookie = bindingCookie(headers)
+      }
+    }, {
+      method: 'POST',
+      path: '/certifications/otp/confirm',
+      setupRequest (request, context) {
+        // bench/upstream.js accepts this one code (OTP_CODE there).
+        request.body = '{"imp_uid":"' + (context.id ?? 'no-send') + '","otp":"123456"}'
+        request.headers = context.cookie === undefined ? JSON_HEADERS : { ...JSON_HEADERS, cookie: context.cookie }
+        return request
+      },
+      onResponse: counted
+    }]
+  },
   'v2-prepare-verify': {
     describe: 'one browser per pair: POST /certifications/prepare, then POST /certifications with the issued id and the idv_binding cookie',
     requests: (nextId, counted) => [{

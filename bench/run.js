@@ -75,7 +75,7 @@ const runsAt = (candidate, latencyMs) => everyLatency || candidate.at === undefi
 const redis = [...candidates.values()].some((c) => c.redis) ? await startRedis() : undefined
 
 /** The sum of a few counters of the upstream stand-in. */
-const upstreamCalls = (calls) => calls.getToken + calls.getCertification + calls.getIdentityVerification
+const upstreamCalls = (calls) => calls.getToken + calls.getCertification + calls.getIdentityVerification + calls.requestOtp + calls.confirmOtp
 
 /** Redis commands counted by the server, less the harness's own (INFO, FLUSHALL). */
 function serverCommands (before, after) {

@@ -130,6 +130,11 @@ add('v1-docs', { group: 'V1 docs pattern', script: './candidates/docs-pattern.js
 // V2 as it ships: issued ids on. Prepare alone, and the pairs a browser makes (prepare, then
 // verify with the issued id and the idv_binding cookie). Prepare calls no upstream: 0 ms only.
 const V2_ISSUING = { BENCH_API_VERSION: 'v2' }
+// The SMS routes (V1): one browser per pair, the code sent upstream then confirmed. Upstream
+// answers at once here, so what is measured is the routes' own cost: 0 ms only.
+add('v1-otp', { group: 'V1 SMS', at: [0], script: './candidates/plugin.js', env: { BENCH_OTP: 'true' }, flow: 'v1-otp', plugin: true, unit: 'send + confirm' })
+add('v1-otp-redis', { group: 'V1 SMS', at: [0], script: './candidates/plugin.js', env: { BENCH_OTP: 'true', BENCH_STORE: 'redis' }, flow: 'v1-otp', plugin: true, redis: true, unit: 'send + confirm' })
+
 add('v2-prepare', { group: 'V2 prepare', at: [0], script: './candidates/plugin.js', env: V2_ISSUING, flow: 'v2-prepare', plugin: true, unit: 'prepare' })
 add('v2-prepare-redis', { group: 'V2 prepare', at: [0], script: './candidates/plugin.js', env: { ...V2_ISSUING, BENCH_STORE: 'redis' }, flow: 'v2-prepare', plugin: true, redis: true, unit: 'prepare' })
 add('v2-prepare+log', { group: 'V2 prepare', at: [0], script: './candidates/plugin.js', env: { ...V2_ISSUING, ...LOG }, flow: 'v2-prepare', plugin: true, unit: 'prepare' })

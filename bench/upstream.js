@@ -8,7 +8,10 @@ import { randomBytes } from 'node:crypto'
  *   expires) and `GET /certifications/{imp_uid}` that synthesizes a fresh, certified record for
  *   any `imp_` + digits;
  * - PortOne V2: `GET /identity-verifications/{id}` with `Authorization: PortOne <secret>`, a fresh
- *   VERIFIED record (shape of lib/testing/fake-portone-v2.ts) for any path-safe id.
+ *   VERIFIED record (shape of lib/testing/fake-portone-v2.ts) for any path-safe id;
+ * - i'mport's SMS calls: `POST /certifications/otp/request` answers a new imp_uid and remembers the
+ *   merchant_uid it was sent with, until `POST /certifications/otp/confirm/{imp_uid}` with the code
+ *   {@link OTP_CODE} answers the certified record with that merchant_uid.
  * So a load generator can send a new id on every request without seeding. Every answer waits
  * `latencyMs` first. It counts calls so the harness can report upstream calls per verification.
  *
@@ -19,6 +22,9 @@ import { randomBytes } from 'node:crypto'
 
 const TOKEN_LIFETIME_SECONDS = 1800
 const IMP_UID_PATH = /^\/certifications\/(imp_[0-9]+)$/
+const OTP_CONFIRM_PATH = /^\/certifications\/otp\/confirm\/(imp_[0-9]+)$/
+/** The one SMS code this stand-in accepts. */
+export const OTP_CODE = '123456'
 const V2_PATH = /^\/identity-verifications\/([A-Za-z0-9_-]{1,64})(?:\?.*)?$/
 const JSON_TYPE = 'application/json; charset=utf-8'
 // A CI is 64 bytes of base64 (88 characters), a DI 48 bytes (64 characters), as in captures.
@@ -42,7 +48,10 @@ export async function startUpstream (options = {}) {
   const apiKey = options.apiKey ?? 'bench_key'
   const apiSecret = options.apiSecret ?? 'bench_secret'
   const v2Authorization = 'PortOne ' + apiSecret
-  const calls = { getToken: 0, getCertification: 0, getIdentityVerification: 0, unauthorized: 0, other: 0 }
+  const calls = { getToken: 0, getCertification: 0, getIdentityVerification: 0, requestOtp: 0, confirmOtp: 0, unauthorized: 0, other: 0 }
+  /** imp_uid of a sent code -> the merchant_uid it was requested with; deleted when confirmed. */
+  const pendingOtp = new Map()
+  let nextOtpImpUid = 100_000_000_000
   let token
   let expiredAt = 0
 
@@ -55,11 +64,11 @@ export async function startUpstream (options = {}) {
     return { access_token: token, now, expired_at: expiredAt }
   }
 
-  function certification (impUid) {
+  function certification (impUid, merchantUid = 'mid_' + impUid.slice(4)) {
     const now = Math.floor(Date.now() / 1000)
     return {
       imp_uid: impUid,
-      merchant_uid: 'mid_' + impUid.slice(4),
+      merchant_uid: merchantUid,
       pg_tid: '202401011234567890123456',
       pg_provider: 'danal',
       name: '홍길동',
@@ -123,7 +132,46 @@ export async function startUpstream (options = {}) {
     return header === 'Bearer ' + token || header === token
   }
 
+  /** The SMS calls: authorized like any V1 call, with a JSON body. */
+  function otp (req, res, body, confirmed) {
+    if (!authorized(req)) {
+      calls.unauthorized++
+      send(res, 401, { code: -1, message: 'Unauthorized', response: null })
+      return
+    }
+    if (confirmed === undefined) {
+      calls.requestOtp++
+      const impUid = 'imp_' + nextOtpImpUid++
+      pendingOtp.set(impUid, body.merchant_uid)
+      send(res, 200, { code: 0, message: null, response: { imp_uid: impUid } })
+      return
+    }
+    calls.confirmOtp++
+    const merchantUid = pendingOtp.get(confirmed)
+    if (merchantUid === undefined || body.otp !== OTP_CODE) {
+      send(res, 400, { code: -1, message: '인증번호가 일치하지 않습니다', response: null })
+      return
+    }
+    pendingOtp.delete(confirmed)
+    send(res, 200, { code: 0, message: null, response: certification(confirmed, merchantUid) })
+  }
+
   const server = createServer((req, res) => {
+    const confirmed = req.method === 'POST' ? OTP_CONFIRM_PATH.exec(req.url)?.[1] : undefined
+    if (confirmed !== undefined || (req.method === 'POST' && req.url === '/certifications/otp/request')) {
+      const chunks = []
+      req.on('data', (chunk) => chunks.push(chunk))
+      req.on('end', () => {
+        let body
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+        } catch {
+          body = {}
+        }
+        otp(req, res, body, confirmed)
+      })
+      return
+    }
     if (req.method === 'POST' && req.url === '/users/getToken') {
       const chunks = []
       req.on('data', (chunk) => chunks.push(chunk))

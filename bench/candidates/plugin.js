@@ -10,6 +10,7 @@ import { loggerOption, serveCandidate, upstreamSettings } from './serve.js'
 //   RedisStore on an ioredis client to BENCH_REDIS_URL, the host's own client: ioredis defaults,
 //   or with BENCH_REDIS_AUTO_PIPELINING=true its enableAutoPipelining);
 // - BENCH_ISSUED_IDS=false: V2 without issued ids (no prepare; V2 issues by default);
+// - BENCH_OTP=true: the SMS routes too (V1: `otp: true`);
 // - BENCH_LOGGER=info: a real pino logger (serve.js), else silent;
 // - BENCH_DIST: the compiled package to load (default ../../dist/, what `npm run build` made);
 //   the harness points it at another build to compare two versions in one run;
@@ -53,6 +54,7 @@ await app.register(fastifyIamport, {
     onVerified: async () => ({ verified: true }),
     ...(store ? { store } : {}),
     ...(env.BENCH_ISSUED_IDS === 'false' ? { issuedIds: false } : {}),
+    ...(env.BENCH_OTP === 'true' ? { otp: true } : {}),
     ...(env.BENCH_PLUGIN_ONE_TIME === 'false' ? { oneTime: false } : {})
   }
 })
