@@ -1,7 +1,7 @@
 import { STORE_TIMEOUT_MS } from '../constants.js'
 import { StoreUnavailableError } from '../errors.js'
 import { Deadlines, type Deadline, type Link } from '../upstream.js'
-import { MemoryStore } from './memory.js'
+import { consumeNow, MemoryStore } from './memory.js'
 import type { VerificationStore } from './store.js'
 
 /**
@@ -14,9 +14,17 @@ import type { VerificationStore } from './store.js'
 export function guardStore (store: VerificationStore): VerificationStore {
   // A MemoryStore itself, not a subclass: its methods are async functions, which reject rather than throw.
   if (Object.getPrototypeOf(store) === MemoryStore.prototype) {
+    const memory = store as MemoryStore
     return {
       issue: (requestId, subject, ttlMs) => store.issue(requestId, subject, ttlMs).then(undefined, unavailable),
-      consume: (consumption) => store.consume(consumption).then(undefined, unavailable),
+      // Synchronous underneath: one settled promise instead of the async method's and a then's.
+      consume: (consumption) => {
+        try {
+          return Promise.resolve(memory[consumeNow](consumption))
+        } catch {
+          return Promise.reject(new StoreUnavailableError())
+        }
+      },
       release: (consumption) => store.release(consumption).then(undefined, unavailable)
     }
   }

@@ -6,6 +6,12 @@ import {
 import { ConsumedLedger } from './consumed-ledger.js'
 import { checkTtlMs, type ConsumeResult, type Consumption, type VerificationStore } from './store.js'
 
+/**
+ * MemoryStore's consume as a plain function, for the route's guard (guard.ts): the answer without
+ * the async method's promise. Not exported from the package.
+ */
+export const consumeNow = Symbol('MemoryStore consume, synchronous')
+
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /**
@@ -127,6 +133,11 @@ export class MemoryStore implements VerificationStore {
 
   /** Atomically checks and consumes the verification and, when given, the issued id. */
   async consume (consumption: Consumption): Promise<ConsumeResult> {
+    return this[consumeNow](consumption)
+  }
+
+  /** {@link MemoryStore.consume}, synchronous: it throws instead of rejecting. */
+  [consumeNow] (consumption: Consumption): ConsumeResult {
     const ms = checkTtlMs(consumption.ttlMs)
     const now = this.#now()
     // Everything below is synchronous: no other call can interleave between check and write.
