@@ -109,3 +109,18 @@ t.test('a clock at or before the epoch: an expiry of 0 or below is still an entr
   t.ok(ledger.expiryOf('at-zero') > -1_000)
   t.equal(ledger.expiryOf('negative'), -500)
 })
+
+t.test('deleting from probe chains that wrap past the end of the table keeps every survivor', async (t) => {
+  // Fixed seeds: the same table every run, half full, so chains cross from the last slot to the first.
+  const ledger = new ConsumedLedger(2_000, [6, 6 * 7919]) // seeds found to take every branch of the shift
+  const ids = Array.from({ length: 511 }, (_, i) => `imp_${100_000_000_000 + i}`)
+  for (const id of ids) ledger.add(id, 10_000, 0)
+  let lost = 0
+  for (const [i, id] of ids.entries()) {
+    ledger.delete(id)
+    if (ledger.expiryOf(id) !== 0) lost++
+    for (const kept of ids.slice(i + 1)) if (ledger.expiryOf(kept) !== 10_000) lost++
+  }
+  t.equal(lost, 0, 'after each delete, the deleted id is gone and every other is found')
+  t.equal(ledger.size, 0)
+})

@@ -43,10 +43,10 @@ export class ConsumedLedger {
   #a = 0
   #b = 0
 
-  constructor (max: number) {
+  /** `seeds` only for tests, which need the same table twice; otherwise random. */
+  constructor (max: number, seeds: ArrayLike<number> = getRandomValues(new Int32Array(2))) {
     this.#max = max
     this.#maxSlots = Math.max(INITIAL_SLOTS, 2 ** Math.ceil(Math.log2(2 * max)))
-    const seeds = getRandomValues(new Int32Array(2))
     this.#seedA = seeds[0]!
     this.#seedB = seeds[1]!
   }

@@ -22,7 +22,7 @@ export function guardStore (store: VerificationStore): VerificationStore {
         try {
           return Promise.resolve(memory[consumeNow](consumption))
         } catch {
-          return Promise.reject(new StoreUnavailableError())
+          return unavailable()
         }
       },
       release: (consumption) => store.release(consumption).then(undefined, unavailable)
@@ -35,8 +35,9 @@ export function guardStore (store: VerificationStore): VerificationStore {
   }
 }
 
-function unavailable (): never {
-  throw new StoreUnavailableError()
+/** A store failure as the route sees it: a rejection with 503. */
+function unavailable (): Promise<never> {
+  return Promise.reject(new StoreUnavailableError())
 }
 
 /** Every store call's deadline, STORE_TIMEOUT_MS each: one list and one timer for the process. */
