@@ -19,6 +19,36 @@ function bindingCookie (headers) {
 }
 
 /**
+ * The two requests of one browser: `first` answers an id (its field `idField`) and sets the
+ * `idv_binding` cookie; then `POST secondPath` with `bodyOf(id)` and that cookie is the counted
+ * step. Without an id (the first failed) `bodyOf(undefined)` is a body the route refuses, counted
+ * as a failure; the id is cleared before each first request, so a failure never reuses the last.
+ */
+function browserPair (counted, first, idField, secondPath, bodyOf) {
+  return [{
+    ...first,
+    setupRequest (request, context) {
+      context.id = undefined
+      return request
+    },
+    onResponse (status, body, context, headers) {
+      if (status !== 200) return
+      context.id = JSON.parse(body)[idField]
+      context.cookie = bindingCookie(headers)
+    }
+  }, {
+    method: 'POST',
+    path: secondPath,
+    setupRequest (request, context) {
+      request.body = bodyOf(context.id)
+      request.headers = context.cookie === undefined ? JSON_HEADERS : { ...JSON_HEADERS, cookie: context.cookie }
+      return request
+    },
+    onResponse: counted
+  }]
+}
+
+/**
  * @type {Record<string, { describe: string, requests: (nextId: () => number, counted: (status: number) => void) => object[] }>}
  * `counted(status)` is called with the status of every answer of the counted step.
  */
@@ -56,52 +86,18 @@ export const FLOWS = {
   },
   'v1-otp': {
     describe: 'one browser per pair: POST /certifications/otp (the SMS is sent upstream), then POST /certifications/otp/confirm with the imp_uid, the code and the idv_binding cookie',
-    requests: (nextId, counted) => [{
+    requests: (nextId, counted) => browserPair(counted, {
       method: 'POST',
       path: '/certifications/otp',
       headers: JSON_HEADERS,
-      body: JSON.stringify({ name: '홍길동', phone: '01012345678', birth: '900315', genderDigit: '1', carrier: 'SKT' }),
-      setupRequest (request, context) {
-        context.id = undefined // a failed send must not confirm the previous pair's id
-        return request
-      },
-      onResponse (status, body, context, headers) {
-        if (status !== 200) return
-        context.id = JSON.parse(body).imp_uid
-        context.cookie = bindingCookie(headers)
-      }
-    }, {
-      method: 'POST',
-      path: '/certifications/otp/confirm',
-      setupRequest (request, context) {
-        // bench/upstream.js accepts this one code (OTP_CODE there).
-        request.body = '{"imp_uid":"' + (context.id ?? 'no-send') + '","otp":"123456"}'
-        request.headers = context.cookie === undefined ? JSON_HEADERS : { ...JSON_HEADERS, cookie: context.cookie }
-        return request
-      },
-      onResponse: counted
-    }]
+      body: JSON.stringify({ name: '홍길동', phone: '01012345678', birth: '900315', genderDigit: '1', carrier: 'SKT' })
+    }, 'imp_uid', '/certifications/otp/confirm',
+    // bench/upstream.js accepts this one code (OTP_CODE there).
+    (id) => '{"imp_uid":"' + (id ?? 'no-send') + '","otp":"123456"}')
   },
   'v2-prepare-verify': {
     describe: 'one browser per pair: POST /certifications/prepare, then POST /certifications with the issued id and the idv_binding cookie',
-    requests: (nextId, counted) => [{
-      method: 'POST',
-      path: '/certifications/prepare',
-      onResponse (status, body, context, headers) {
-        if (status !== 200) return
-        context.id = JSON.parse(body).identityVerificationId
-        context.cookie = bindingCookie(headers)
-      }
-    }, {
-      method: 'POST',
-      path: '/certifications',
-      setupRequest (request, context) {
-        // No id (the prepare failed): send a body the route refuses, counted as a failure.
-        request.body = '{"identityVerificationId":"' + (context.id ?? 'no-prepare') + '"}'
-        request.headers = context.cookie === undefined ? JSON_HEADERS : { ...JSON_HEADERS, cookie: context.cookie }
-        return request
-      },
-      onResponse: counted
-    }]
+    requests: (nextId, counted) => browserPair(counted, { method: 'POST', path: '/certifications/prepare' }, 'identityVerificationId', '/certifications',
+      (id) => '{"identityVerificationId":"' + (id ?? 'no-prepare') + '"}')
   }
 }
