@@ -1,11 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises'
-import { availableParallelism } from 'node:os'
+import { cpus } from 'node:os'
 import { setTimeout } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { buildRevision } from './build-rev.js'
 import { FLOWS } from './flows.js'
 import {
-  MIB, cpuSecondsOf, envNumber, machineBusySeconds, markdownTable, median, memoryOf, startCandidate, startLoad, startRedis
+  CANDIDATE_CPUS, HARNESS_CPUS, MIB, cpuSecondsOf, envNumber, machineBusySeconds, markdownTable, median, memoryOf, pin, pinning,
+  startCandidate, startLoad, startRedis
 } from './harness.js'
 import { SUITE, loadSuiteModules } from './suite.js'
 import { startUpstream } from './upstream.js'
@@ -41,6 +42,7 @@ const everyLatency = process.env.BENCH_EVERY_LATENCY === '1'
 const profiled = process.env.BENCH_PROFILE ? process.env.BENCH_PROFILE.split(',') : []
 const maxNoise = envNumber('BENCH_MAX_NOISE', 20)
 const retries = envNumber('BENCH_RETRIES', 2)
+const slices = Math.max(1, Math.round(envNumber('BENCH_SLICES', 5)))
 const CALLS_SAMPLE = 1000
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url))
 const profileDir = resultsDir + 'profiles'
@@ -72,7 +74,9 @@ for (const name of profiled) if (!candidates.has(name)) throw new Error(`BENCH_P
 if (profiled.length > 0) await mkdir(profileDir, { recursive: true })
 
 const runsAt = (candidate, latencyMs) => everyLatency || candidate.at === undefined || candidate.at.includes(latencyMs)
+pin(process.pid, HARNESS_CPUS)
 const redis = [...candidates.values()].some((c) => c.redis) ? await startRedis() : undefined
+if (redis !== undefined) pin(redis.pid, HARNESS_CPUS)
 
 /** The sum of a few counters of the upstream stand-in. */
 const upstreamCalls = (calls) => calls.getToken + calls.getCertification + calls.getIdentityVerification + calls.requestOtp + calls.confirmOtp
@@ -87,71 +91,123 @@ function serverCommands (before, after) {
   return total
 }
 
-/** One candidate, one round: a fresh process, a warm-up, the measured run, a calls sample. */
-async function measure (candidate, upstream, load) {
-  // The profile is named after the candidate; beside it, how many operations the process served
-  // over its life, so that bench/profile-summary.js can show µs per operation.
+/**
+ * A candidate's fresh process for one round, and what its measured slices add up to. The profile
+ * is named after the candidate; beside it, how many operations the process served over its life,
+ * so that bench/profile-summary.js can show µs per operation.
+ */
+async function open (candidate, upstream) {
   const profileStem = profiled.includes(candidate.name) ? `${profileDir}/${candidate.name.replace(/[^A-Za-z0-9@+-]/g, '_')}.${Date.now()}` : undefined
   const execArgv = profileStem === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileStem.slice(profileDir.length + 1)}.cpuprofile`]
-  let served = 0
-  const tokensBefore = upstream.calls.getToken
-  const unauthorizedBefore = upstream.calls.unauthorized
-  if (candidate.redis) await redis.flush()
   const server = await startCandidate(candidate, upstream, { execArgv, env: redis === undefined ? {} : { BENCH_REDIS_URL: redis.url } })
-  const flow = candidate.flow
-  try {
-    if (warmup > 0) served += (await load.run({ url: server.url, flow, connections, duration: warmup })).ok
-    const before = {
-      candidate: await server.cpuSeconds(),
-      candidateProc: cpuSecondsOf(server.pid),
-      load: cpuSecondsOf(load.pid),
-      redis: redis === undefined ? 0 : cpuSecondsOf(redis.pid),
-      upstream: process.cpuUsage(),
-      machine: machineBusySeconds()
-    }
-    const run = await load.run({ url: server.url, flow, connections, duration })
-    served += run.ok
-    const upstreamUsage = process.cpuUsage(before.upstream)
-    const machine = machineBusySeconds() - before.machine
-    const used = {
-      candidate: await server.cpuSeconds() - before.candidate,
-      candidateProc: cpuSecondsOf(server.pid) - before.candidateProc,
-      load: cpuSecondsOf(load.pid) - before.load,
-      redis: redis === undefined ? 0 : cpuSecondsOf(redis.pid) - before.redis,
-      upstream: (upstreamUsage.user + upstreamUsage.system) / 1e6
-    }
-    const others = machine - used.candidateProc - used.load - used.upstream - used.redis
-    const { peakRss } = memoryOf(server.pid)
-    // Calls per operation from a fixed number of requests, all answered: a timed run stops with
-    // requests in flight that reached the upstream (or Redis) but are not counted as answered.
-    await setTimeout(200)
-    const callsBefore = upstreamCalls(upstream.calls)
-    const countersBefore = await server.counters()
-    const redisBefore = candidate.redis ? await redis.commandCalls() : undefined
-    const sample = await load.run({ url: server.url, flow, connections, amount: CALLS_SAMPLE })
-    served += sample.ok
-    const countersAfter = await server.counters()
-    const redisAfter = candidate.redis ? await redis.commandCalls() : undefined
-    const percent = (seconds) => Math.round((100 * seconds) / run.durationSeconds)
-    return {
-      requestsPerSecond: run.requestsPerSecond,
-      p50: run.p50,
-      p99: run.p99,
-      cpuMicros: (1e6 * used.candidate) / run.ok,
-      redisCpuMicros: candidate.redis ? (1e6 * used.redis) / run.ok : NaN,
-      peakRss,
-      cpu: { candidate: percent(used.candidate), load: percent(used.load), upstream: percent(used.upstream), redis: percent(used.redis), others: percent(Math.max(0, others)) },
-      callsPerOperation: (upstreamCalls(upstream.calls) - callsBefore) / sample.ok,
-      redisRoundTrips: candidate.redis ? (countersAfter.redisCommands - countersBefore.redisCommands) / sample.ok : NaN,
-      redisCommands: candidate.redis ? serverCommands(redisBefore, redisAfter) / sample.ok : NaN,
-      getTokenCalls: upstream.calls.getToken - tokensBefore,
-      unauthorized: upstream.calls.unauthorized - unauthorizedBefore,
-      failed: run.non2xx + run.errors + sample.non2xx + sample.errors + run.failedOperations + sample.failedOperations,
-      statusCodes: run.statusCodes
-    }
-  } finally {
-    await server.stop()
-    if (profileStem !== undefined) await writeFile(profileStem + '.json', JSON.stringify({ candidate: candidate.name, operations: served, unit: candidate.unit }))
+  pin(server.pid, CANDIDATE_CPUS)
+  return {
+    candidate,
+    server,
+    profileStem,
+    served: 0,
+    getTokenCalls: 0,
+    unauthorized: 0,
+    ok: 0,
+    seconds: 0,
+    used: { candidate: 0, load: 0, upstream: 0, redis: 0, others: 0 },
+    p50: [],
+    p99: [],
+    failed: 0,
+    statusCodes: {}
+  }
+}
+
+/**
+ * The load against one session. The processes of a group are all up, but only this one has load:
+ * what the upstream counted meanwhile (token calls, 401s) is this session's.
+ */
+async function loadSession (session, load, upstream, options) {
+  const tokens = upstream.calls.getToken
+  const unauthorized = upstream.calls.unauthorized
+  const run = await load.run({ url: session.server.url, flow: session.candidate.flow, connections, ...options })
+  session.getTokenCalls += upstream.calls.getToken - tokens
+  session.unauthorized += upstream.calls.unauthorized - unauthorized
+  session.served += run.ok
+  return run
+}
+
+/** One measured slice of a session: the load for `seconds`, and the CPU every process used meanwhile. */
+async function slice (session, load, upstream, seconds) {
+  const { server } = session
+  const before = {
+    candidate: await server.cpuSeconds(),
+    candidateProc: cpuSecondsOf(server.pid),
+    load: cpuSecondsOf(load.pid),
+    redis: redis === undefined ? 0 : cpuSecondsOf(redis.pid),
+    upstream: process.cpuUsage(),
+    machine: machineBusySeconds()
+  }
+  const run = await loadSession(session, load, upstream, { duration: seconds })
+  const upstreamUsage = process.cpuUsage(before.upstream)
+  const machine = machineBusySeconds() - before.machine
+  const used = {
+    candidate: await server.cpuSeconds() - before.candidate,
+    load: cpuSecondsOf(load.pid) - before.load,
+    redis: redis === undefined ? 0 : cpuSecondsOf(redis.pid) - before.redis,
+    upstream: (upstreamUsage.user + upstreamUsage.system) / 1e6
+  }
+  used.others = Math.max(0, machine - (cpuSecondsOf(server.pid) - before.candidateProc) - used.load - used.upstream - used.redis)
+  return { run, used, othersPercent: Math.round((100 * used.others) / run.durationSeconds) }
+}
+
+/** slice(), repeated while other processes on the machine took too much CPU; the quietest attempt counts. */
+async function quietSlice (session, load, upstream, seconds, label) {
+  let best
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    const s = await slice(session, load, upstream, seconds)
+    if (best === undefined || s.othersPercent < best.othersPercent) best = s
+    if (s.othersPercent <= maxNoise) break
+    console.error(`${label}, ${session.candidate.name}: other processes used ${s.othersPercent}% of a core (> ${maxNoise}%) in a slice` +
+      (attempt < retries ? ': measuring it again' : ': keeping the quietest attempt'))
+  }
+  const { run, used } = best
+  session.ok += run.ok
+  session.seconds += run.durationSeconds
+  for (const key of Object.keys(session.used)) session.used[key] += used[key]
+  session.p50.push(run.p50)
+  session.p99.push(run.p99)
+  session.failed += run.non2xx + run.errors + run.failedOperations
+  for (const [code, { count }] of Object.entries(run.statusCodes ?? {})) session.statusCodes[code] = (session.statusCodes[code] ?? 0) + count
+}
+
+/**
+ * Calls per operation from a fixed number of requests, all answered, after the slices: a timed
+ * run stops with requests in flight that reached the upstream (or Redis) but are not counted as
+ * answered. Then the session's figures.
+ */
+async function finish (session, upstream, load) {
+  const { server, candidate } = session
+  const { peakRss } = memoryOf(server.pid)
+  await setTimeout(200)
+  const callsBefore = upstreamCalls(upstream.calls)
+  const countersBefore = await server.counters()
+  const redisBefore = candidate.redis ? await redis.commandCalls() : undefined
+  const sample = await loadSession(session, load, upstream, { amount: CALLS_SAMPLE })
+  const countersAfter = await server.counters()
+  const redisAfter = candidate.redis ? await redis.commandCalls() : undefined
+  const { used, seconds, ok } = session
+  const percent = (value) => Math.round((100 * value) / seconds)
+  return {
+    requestsPerSecond: ok / seconds,
+    p50: median(session.p50),
+    p99: median(session.p99),
+    cpuMicros: (1e6 * used.candidate) / ok,
+    redisCpuMicros: candidate.redis ? (1e6 * used.redis) / ok : NaN,
+    peakRss,
+    cpu: { candidate: percent(used.candidate), load: percent(used.load), upstream: percent(used.upstream), redis: percent(used.redis), others: percent(used.others) },
+    callsPerOperation: (upstreamCalls(upstream.calls) - callsBefore) / sample.ok,
+    redisRoundTrips: candidate.redis ? (countersAfter.redisCommands - countersBefore.redisCommands) / sample.ok : NaN,
+    redisCommands: candidate.redis ? serverCommands(redisBefore, redisAfter) / sample.ok : NaN,
+    getTokenCalls: session.getTokenCalls,
+    unauthorized: session.unauthorized,
+    failed: session.failed + sample.non2xx + sample.errors + sample.failedOperations,
+    statusCodes: session.statusCodes
   }
 }
 
@@ -160,23 +216,44 @@ const f0 = fixed(0)
 const f1 = fixed(1)
 const f2 = fixed(2)
 
-/** measure(), repeated (fresh process) while other processes on the machine took too much CPU. */
-async function measureQuietly (candidate, upstream, load, label) {
-  let best
-  for (let attempt = 0; attempt <= retries; attempt++) {
-    const r = await measure(candidate, upstream, load)
-    console.error(`${label}, ${candidate.name}: ${f0(r.requestsPerSecond)} ${candidate.unit}s/s, ` +
-      `p50 ${f2(r.p50)} ms, p99 ${f2(r.p99)} ms, ${f1(r.cpuMicros)} CPU µs/${candidate.unit}, peak RSS ${f1(r.peakRss / MIB)} MiB, ` +
-      `CPU % candidate/load/upstream/redis/others ${r.cpu.candidate}/${r.cpu.load}/${r.cpu.upstream}/${r.cpu.redis}/${r.cpu.others}, ` +
-      `upstream calls/op ${f2(r.callsPerOperation)}` + (candidate.redis ? `, redis round trips/op ${f2(r.redisRoundTrips)}` : '') +
-      `, getToken ${r.getTokenCalls}, 401s ${r.unauthorized}, failed ${r.failed}` +
-      (r.failed > 0 ? ` ${JSON.stringify(r.statusCodes)}` : ''))
-    if (best === undefined || r.cpu.others < best.cpu.others) best = r
-    if (r.cpu.others <= maxNoise) break
-    console.error(`  other processes used ${r.cpu.others}% of a core (> ${maxNoise}%)` +
-      (attempt < retries ? ': measuring again' : ': keeping the quietest attempt'))
+const rotate = (list, by) => list.map((_, i) => list[(i + by) % list.length])
+
+/**
+ * One round of one group: a fresh process for each of its candidates, a warm-up of each, then
+ * their measured runs interleaved in `slices` slices (A B, B A, A B, ...: the order rotates every
+ * slice), so that a slow minute of the machine falls on every candidate of the group alike.
+ */
+async function measureGroup (names, upstream, load, round, label) {
+  const sessions = []
+  if (names.some((name) => candidates.get(name).redis)) await redis.flush()
+  try {
+    for (const name of rotate(names, round)) sessions.push(await open(candidates.get(name), upstream))
+    if (warmup > 0) {
+      for (const session of sessions) await loadSession(session, load, upstream, { duration: warmup })
+    }
+    for (let i = 0; i < slices; i++) {
+      for (const session of rotate(sessions, i)) await quietSlice(session, load, upstream, duration / slices, label)
+    }
+    const results = new Map()
+    for (const session of sessions) {
+      const r = await finish(session, upstream, load)
+      results.set(session.candidate.name, r)
+      console.error(`${label}, ${session.candidate.name}: ${f0(r.requestsPerSecond)} ${session.candidate.unit}s/s, ` +
+        `p50 ${f2(r.p50)} ms, p99 ${f2(r.p99)} ms, ${f1(r.cpuMicros)} CPU µs/${session.candidate.unit}, peak RSS ${f1(r.peakRss / MIB)} MiB, ` +
+        `CPU % candidate/load/upstream/redis/others ${r.cpu.candidate}/${r.cpu.load}/${r.cpu.upstream}/${r.cpu.redis}/${r.cpu.others}, ` +
+        `upstream calls/op ${f2(r.callsPerOperation)}` + (session.candidate.redis ? `, redis round trips/op ${f2(r.redisRoundTrips)}` : '') +
+        `, getToken ${r.getTokenCalls}, 401s ${r.unauthorized}, failed ${r.failed}` +
+        (r.failed > 0 ? ` ${JSON.stringify(r.statusCodes)}` : ''))
+    }
+    return results
+  } finally {
+    for (const session of sessions) {
+      await session.server.stop()
+      if (session.profileStem !== undefined) {
+        await writeFile(session.profileStem + '.json', JSON.stringify({ candidate: session.candidate.name, operations: session.served, unit: session.candidate.unit }))
+      }
+    }
   }
-  return best
 }
 
 /** The groups of this latency, each a list of candidate names, in suite order. */
@@ -190,24 +267,21 @@ function groupsAt (latencyMs) {
   return [...groups.values()]
 }
 
-const rotate = (list, by) => list.map((_, i) => list[(i + by) % list.length])
-
 const scenarios = []
 const started = Date.now()
 try {
   for (const latencyMs of latencies) {
     const upstream = await startUpstream({ latencyMs })
     const load = await startLoad()
+    pin(load.pid, HARNESS_CPUS)
     const groups = groupsAt(latencyMs)
     /** name -> one result per round */
     const runs = new Map(groups.flat().map((name) => [name, []]))
     try {
       for (let round = 0; round < rounds; round++) {
         for (const group of rotate(groups, round)) {
-          for (const name of rotate(group, round)) {
-            const label = `latency ${latencyMs} ms, round ${round + 1}/${rounds}`
-            runs.get(name).push(await measureQuietly(candidates.get(name), upstream, load, label))
-          }
+          const results = await measureGroup(group, upstream, load, round, `latency ${latencyMs} ms, round ${round + 1}/${rounds}`)
+          for (const [name, result] of results) runs.get(name).push(result)
         }
       }
     } finally {
@@ -288,9 +362,11 @@ const flowsUsed = [...new Set([...candidates.values()].map((c) => c.flow))]
 const report = [
   '# fastify-iamport benchmark',
   '',
-  `${new Date().toISOString()}, Node ${process.version}, ${availableParallelism()} CPUs, ${Math.round((Date.now() - started) / 60000)} min. ` +
+  `${new Date().toISOString()}, Node ${process.version}, ${cpus().length} CPUs, ${Math.round((Date.now() - started) / 60000)} min. ` +
     `${connections} connections, ${rounds} round(s) of ${duration} s after a ${warmup} s warm-up; medians over rounds. ` +
-    'Upstream: bench/upstream.js in the harness process; each candidate in its own process (fresh per run); ' +
+    `${slices} slice(s) per run, the candidates of a group interleaved slice by slice. ` +
+    (pinning ? `CPU pinning: each candidate on CPU ${CANDIDATE_CPUS}, the harness, autocannon and Redis on CPU ${HARNESS_CPUS}. ` : 'No CPU pinning. ') +
+    'Upstream: bench/upstream.js in the harness process; each candidate in its own process (fresh per round); ' +
     'autocannon in its own process; Redis: a redis-server of the harness on loopback (noeviction, no persistence), flushed before each run. ' +
     'Candidate CPU is process.cpuUsage() of the candidate over the measured run, divided by the operations answered 2xx. ' +
     'CPU % is of one core over the measured run; "others" is every other process on the machine (the bench\'s own excluded). ' +
@@ -303,7 +379,7 @@ const report = [
   '',
   table,
   '',
-  'Ratios are taken per round between runs minutes apart, then the median over rounds is shown with the range.',
+  'Ratios are taken per round between the interleaved runs of one group, then the median over rounds is shown with the range.',
   '',
   ratioTable,
   '',

@@ -61,6 +61,21 @@ t.test('a deleted entry leaves no hole that hides the entries after it', async (
   t.equal(ledger.size, 200, 'deleting an absent id changes nothing')
 })
 
+t.test('an add right after a lookup of the same id reuses the lookup; anything between forgets it', async (t) => {
+  const ledger = new ConsumedLedger(100, [6, 6 * 7919])
+  t.equal(ledger.expiryOf('a'), 0)
+  t.ok(ledger.add('b', 1_000, 0), 'another id after the lookup')
+  t.ok(ledger.add('a', 2_000, 0))
+  t.same([ledger.expiryOf('a'), ledger.expiryOf('b')], [2_000, 1_000], 'each has its own slot and expiry')
+  t.equal(ledger.expiryOf('c'), 0)
+  ledger.delete('b')
+  t.ok(ledger.add('c', 3_000, 0), 'a delete between lookup and add')
+  t.same([ledger.expiryOf('a'), ledger.expiryOf('b'), ledger.expiryOf('c')], [2_000, 0, 3_000])
+  t.equal(ledger.expiryOf('a'), 2_000)
+  t.ok(ledger.add('a', 4_000, 3_000), 'the looked-up slot is replaced, not doubled')
+  t.same([ledger.expiryOf('a'), ledger.size], [4_000, 2])
+})
+
 t.test('full of unexpired entries it refuses, and takes more once some expire', async (t) => {
   const ledger = new ConsumedLedger(3)
   for (const id of ['a', 'b', 'c']) t.ok(ledger.add(id, 1_000, 0))

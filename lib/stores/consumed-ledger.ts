@@ -42,6 +42,10 @@ export class ConsumedLedger {
   // The last id's hash, from #hash: no array per call.
   #a = 0
   #b = 0
+  // Where expiryOf last looked, for an add of the same id right after (MemoryStore's consume):
+  // one hash and one probe instead of two. Any change of the table forgets it.
+  #lastId: string | undefined
+  #lastSlot = -1
 
   /** `seeds` only for tests, which need the same table twice; otherwise random. */
   constructor (max: number, seeds: ArrayLike<number> = getRandomValues(new Int32Array(2))) {
@@ -59,12 +63,16 @@ export class ConsumedLedger {
   /** The id's expiry in ms, or 0 when the ledger has no entry for it. */
   expiryOf (id: string): number {
     const slot = this.#find(id)
+    this.#lastId = id
+    this.#lastSlot = slot
     return slot === -1 ? 0 : this.#expiries[2 * slot + 1]!
   }
 
   /** Records `id` until `expiresAt` (replacing its entry); false when `max` unexpired entries are held. */
   add (id: string, expiresAt: number, now: number): boolean {
-    let slot = this.#find(id)
+    // #a and #b still hold this id's hash when it is the one expiryOf looked up last.
+    let slot = id === this.#lastId ? this.#lastSlot : this.#find(id)
+    this.#lastId = undefined
     if (slot === -1) {
       if ((this.#count >= this.#max || 2 * (this.#count + 1) > this.#mask + 1) && !this.#makeRoom(now)) return false
       slot = this.#emptySlot(this.#a)
@@ -80,6 +88,7 @@ export class ConsumedLedger {
 
   /** Forgets the id's entry, if any. */
   delete (id: string): void {
+    this.#lastId = undefined
     let hole = this.#find(id)
     if (hole === -1) return
     // Backward-shift deletion: entries after the hole that could live in it move up, so that no
