@@ -28,6 +28,7 @@ export function envNumber (name, fallback) {
 export const pinning = process.env.BENCH_PIN !== '0' && availableParallelism() >= 2 && hasTaskset()
 export const CANDIDATE_CPUS = '0'
 export const HARNESS_CPUS = `1-${availableParallelism() - 1}`
+export const ALL_CPUS = `0-${availableParallelism() - 1}`
 
 function hasTaskset () {
   try {

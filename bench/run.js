@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { buildRevision } from './build-rev.js'
 import { FLOWS } from './flows.js'
 import {
-  CANDIDATE_CPUS, HARNESS_CPUS, MIB, cpuSecondsOf, envNumber, machineBusySeconds, markdownTable, median, memoryOf, pin, pinning,
+  ALL_CPUS, CANDIDATE_CPUS, HARNESS_CPUS, MIB, cpuSecondsOf, envNumber, machineBusySeconds, markdownTable, median, memoryOf, pin, pinning,
   startCandidate, startLoad, startRedis
 } from './harness.js'
 import { SUITE, loadSuiteModules } from './suite.js'
@@ -76,7 +76,7 @@ if (profiled.length > 0) await mkdir(profileDir, { recursive: true })
 const runsAt = (candidate, latencyMs) => everyLatency || candidate.at === undefined || candidate.at.includes(latencyMs)
 pin(process.pid, HARNESS_CPUS)
 const redis = [...candidates.values()].some((c) => c.redis) ? await startRedis() : undefined
-if (redis !== undefined) pin(redis.pid, HARNESS_CPUS)
+if (redis !== undefined) pin(redis.pid, ALL_CPUS)
 
 /** The sum of a few counters of the upstream stand-in. */
 const upstreamCalls = (calls) => calls.getToken + calls.getCertification + calls.getIdentityVerification + calls.requestOtp + calls.confirmOtp

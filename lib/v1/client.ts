@@ -103,9 +103,15 @@ export class IamportClient {
   }
 
   /** `GET /certifications/{imp_uid}`: the verification result as i'mport stores it. */
-  async getCertification (impUid: string): Promise<Certification> {
-    const path = '/certifications/' + idPathSegment(impUid, this.#impUidPattern)
-    return certificationOf(await this.#authorized({ operation: 'getCertification', method: 'GET', path }))
+  getCertification (impUid: string): Promise<Certification> {
+    // Not async: the call's promise, continued (bench/); a bad imp_uid still rejects, never throws.
+    let path: string
+    try {
+      path = '/certifications/' + idPathSegment(impUid, this.#impUidPattern)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.#authorized({ operation: 'getCertification', method: 'GET', path }).then(certificationOf)
   }
 
   /** `DELETE /certifications/{imp_uid}`: erases the result at i'mport and returns it. */
