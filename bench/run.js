@@ -18,9 +18,12 @@ import { startUpstream } from './upstream.js'
  * its own child process (fresh per measurement: fresh token cache and store), autocannon in
  * another, and a redis-server of the harness's own for the RedisStore candidates.
  *
- * Rounds: a candidate and its baseline sit in one group, measured back to back; the group order
- * and the order within each group rotate per round. A ratio (plugin / hand-written) is taken per
- * round, from the two runs of that round, and its median over rounds is reported.
+ * Rounds: a candidate and its baseline sit in one group. Per round, every candidate of a group gets
+ * a fresh process, all up at once, and their measured runs are interleaved in slices
+ * (BENCH_SLICES), one candidate under load at a time; the group order and the order within each
+ * group rotate per round. A ratio (plugin / hand-written) is taken per round, from the two
+ * candidates' runs of that round, and its median over rounds is reported. Candidates are pinned
+ * to CPU 0, the harness and autocannon to the others (harness.js, BENCH_PIN).
  *
  * Environment (bench/README.md): BENCH_DURATION (s, 10), BENCH_ROUNDS (5), BENCH_WARMUP (s, 2),
  * BENCH_CONNECTIONS (100), BENCH_LATENCIES (ms, "0,30"), BENCH_CANDIDATES (comma list of names),
@@ -28,7 +31,8 @@ import { startUpstream } from './upstream.js'
  * names, comma-separated: run them under --cpu-prof into bench/results/profiles), BENCH_COMPARE_REV (a git revision:
  * every selected plugin candidate also runs that version, as `<name>@<rev>`), BENCH_REV (the
  * plugin candidates load that revision instead of dist/), BENCH_MAX_NOISE (% of one core other
- * processes may use during a measured run before it is measured again, 20), BENCH_RETRIES (2),
+ * processes may use during a measured slice before it is measured again, 20), BENCH_RETRIES (2),
+ * BENCH_SLICES (5), BENCH_PIN (0: no CPU pinning),
  * BENCH_RESULTS (file name in bench/results, latest.md), BENCH_SUITE_MODULES (modules adding
  * flows and candidates, bench/suite.js). The candidates read more (plugin.js).
  */

@@ -7,8 +7,8 @@
  * Fields: `script` (relative to bench/), `env`, `flow`, `baseline` (a candidate name) with
  * `target` (checked at 0 ms of upstream latency: `minThroughput` of the baseline's and
  * `maxCpu` of its CPU per operation), `at` (the upstream latencies, in ms, it runs at; default
- * every latency of the run), `group` (measured back to back, so that a ratio compares
- * runs minutes apart at most), `redis` (needs the harness's redis-server), `plugin` (loads the
+ * every latency of the run), `group` (up at once and measured interleaved, slice by slice, so
+ * that a ratio compares runs seconds apart), `redis` (needs the harness's redis-server), `plugin` (loads the
  * package: gets a twin when BENCH_COMPARE_REV asks for an older version beside it), `unit` (what
  * one operation is), `optional` (runs only when BENCH_CANDIDATES names it: a diagnostic).
  *

@@ -11,7 +11,7 @@ import type { Identity } from './identity.js'
 import type { Timings } from './metrics.js'
 import type { RouteSettings } from './options/route.js'
 import type { EraseVerification, FetchIdentity } from './provider.js'
-import type { Consumption } from './stores/store.js'
+import type { Consumption, ConsumeResult } from './stores/store.js'
 
 /** One verification, from the posted id to the 200 body, or a thrown documented error; it fills `timings`. */
 export type Verify = (id: string, request: FastifyRequest, reply: FastifyReply, timings: Timings) => Promise<unknown>
@@ -37,7 +37,13 @@ export function verifier ({ fetchIdentity, erase, logKey }: Upstream, settings: 
     timings.upstreamMs = performance.now() - fetchStarted
     const at = now()
     checkVerification(identity, id, settings.certifiedWithinSeconds, at)
-    const consumption = store === undefined ? undefined : await consume(identity, id, request, settings, purpose)
+    let consumption: Consumption | undefined
+    if (store !== undefined) {
+      // MemoryStore without issued ids: consumed synchronously, no promise (bench/).
+      consumption = store.consumeNow !== undefined && settings.issuedIds === undefined
+        ? consumeNow(store.consumeNow, id, settings)
+        : await consume(identity, id, request, settings, purpose)
+    }
 
     // Policy refusals below burn the verification (it was judged); a hook that throws releases it.
     if (requireIdentityKey !== false && identity[requireIdentityKey] === undefined) throw new MissingIdentityKeyError()
@@ -93,12 +99,20 @@ function consume (identity: Identity, id: string, request: FastifyRequest, setti
   })
 }
 
+function consumeNow (now: (consumption: Consumption) => ConsumeResult, id: string, settings: RouteSettings): Consumption {
+  const consumption: Consumption = { verificationId: id, ttlMs: settings.consumedTtlMs }
+  return consumed(now(consumption), consumption)
+}
+
 function consumeOnce (consumption: Consumption, settings: RouteSettings): Promise<Consumption> {
-  return settings.store!.consume(consumption).then((result) => {
-    if (result === 'replayed') throw new ReplayedError()
-    if (result === 'not-issued') throw new MerchantMismatchError()
-    return consumption
-  })
+  return settings.store!.consume(consumption).then((result) => consumed(result, consumption))
+}
+
+/** The consumption, once the store said it was consumed now; its refusal otherwise. */
+function consumed (result: ConsumeResult, consumption: Consumption): Consumption {
+  if (result === 'replayed') throw new ReplayedError()
+  if (result === 'not-issued') throw new MerchantMismatchError()
+  return consumption
 }
 
 /**

@@ -219,6 +219,19 @@ t.test('a full MemoryStore refuses with 503 rather than forget a consumed imp_ui
   t.equal(full.body.code, 'FST_IAMPORT_STORE_UNAVAILABLE')
 })
 
+t.test('a full MemoryStore refuses with 503 with issued ids too (the store\'s asynchronous path)', async (t) => {
+  const issuedIds = { required: true as const, subject: () => 'alice' }
+  const { fake, post } = await startApp(t, { store: new MemoryStore({ maxConsumed: 1 }), issuedIds })
+  const verifyIssued = async () => {
+    const issued = (await post('/certifications/prepare', {})).body.merchantUid
+    return await post('/certifications', { imp_uid: seed(fake, { merchant_uid: issued }).imp_uid })
+  }
+  t.equal((await verifyIssued()).status, 200)
+  const full = await verifyIssued()
+  t.equal(full.status, 503)
+  t.equal(full.body.code, 'FST_IAMPORT_STORE_UNAVAILABLE')
+})
+
 // Runs last: every log line this file's apps wrote, checked for every sensitive value.
 t.test('no log line carries personal data, the secret or a token', async (t) => {
   assertNoSensitiveLogLines(t, { lines: 50, values: 20 })

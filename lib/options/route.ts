@@ -9,7 +9,7 @@ import { InvalidOptionsError } from '../errors.js'
 import { compilePattern } from '../id-path-segment.js'
 import type { Identity } from '../identity.js'
 import type { RouteProfile } from '../provider.js'
-import { guardStore } from '../stores/guard.js'
+import { guardStore, type GuardedStore } from '../stores/guard.js'
 import { MemoryStore } from '../stores/memory.js'
 import type { VerificationStore } from '../stores/store.js'
 import { AnyObject, Hook, Literals, NonEmptyString, Optional, Options, Pattern, PositiveInteger, WithMethods } from './kinds.js'
@@ -227,7 +227,7 @@ export interface RouteSettings {
   /** How long a consumed verification is remembered: hours, far past the freshness window. */
   consumedTtlMs: number
   /** The store behind one-time use and issued ids, failing closed; `undefined` when neither is on. */
-  store: VerificationStore | undefined
+  store: GuardedStore | undefined
   /** With issued ids: their lifetime, and the host's subject (`undefined`: the binding cookie). */
   issuedIds: { ttlSeconds: number, subject: ((request: FastifyRequest) => MaybePromise<string>) | undefined } | undefined
   /** The store as given or defaulted, for its `ready` check (`store` is its guarded view). */

@@ -2,7 +2,7 @@ import { STORE_TIMEOUT_MS } from '../constants.js'
 import { StoreUnavailableError } from '../errors.js'
 import { Deadlines, type Deadline, type Link } from '../upstream.js'
 import { consumeNow, MemoryStore } from './memory.js'
-import type { VerificationStore } from './store.js'
+import type { Consumption, ConsumeResult, VerificationStore } from './store.js'
 
 /**
  * The store as the route uses it: every failure is FST_IAMPORT_STORE_UNAVAILABLE (503), never a
@@ -11,18 +11,30 @@ import type { VerificationStore } from './store.js'
  * A call costs one promise chained on the store's own, with no async wrapper and, for a store
  * with a deadline, no timer and no Promise.race of its own (bench/).
  */
-export function guardStore (store: VerificationStore): VerificationStore {
+/** A guarded store; `consumeNow` is there for the in-process MemoryStore: its consume, synchronous, throwing the 503. */
+export interface GuardedStore extends VerificationStore {
+  consumeNow?: ((consumption: Consumption) => ConsumeResult) | undefined
+}
+
+export function guardStore (store: VerificationStore): GuardedStore {
   // A MemoryStore itself, not a subclass: its methods are async functions, which reject rather than throw.
   if (Object.getPrototypeOf(store) === MemoryStore.prototype) {
     const memory = store as MemoryStore
     return {
       issue: (requestId, subject, ttlMs) => store.issue(requestId, subject, ttlMs).then(undefined, unavailable),
-      // Synchronous underneath: one settled promise instead of the async method's and a then's.
       consume: (consumption) => {
         try {
           return Promise.resolve(memory[consumeNow](consumption))
         } catch {
           return unavailable()
+        }
+      },
+      // The route's path: no promise at all (bench/).
+      consumeNow: (consumption) => {
+        try {
+          return memory[consumeNow](consumption)
+        } catch {
+          throw new StoreUnavailableError()
         }
       },
       release: (consumption) => store.release(consumption).then(undefined, unavailable)

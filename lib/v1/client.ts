@@ -111,7 +111,7 @@ export class IamportClient {
     } catch (err) {
       return Promise.reject(err)
     }
-    return this.#authorized({ operation: 'getCertification', method: 'GET', path }).then(certificationOf)
+    return this.#authorized({ operation: 'getCertification', method: 'GET', path }, certificationOf)
   }
 
   /** `DELETE /certifications/{imp_uid}`: erases the result at i'mport and returns it. */
@@ -171,17 +171,20 @@ export class IamportClient {
    * Sends an authorized call; a 401 drops the token and retries exactly once with a new one. With
    * a cached token it is the call's promise, continued: no async frame (bench/).
    */
-  #authorized (call: Omit<UpstreamCall, 'headers'>): Promise<EnvelopeAnswer> {
-    // Each method builds `call` fresh, so it is completed in place rather than copied.
+  #authorized (call: Omit<UpstreamCall, 'headers'>): Promise<EnvelopeAnswer>
+  #authorized<T> (call: Omit<UpstreamCall, 'headers'>, finish: (answer: EnvelopeAnswer) => T): Promise<T>
+  #authorized (call: Omit<UpstreamCall, 'headers'>, finish: (answer: EnvelopeAnswer) => unknown = same): Promise<unknown> {
+    // Each method builds `call` fresh, so it is completed in place rather than copied. `finish`
+    // reads the answer in the same step as the 401 check: one promise fewer (bench/).
     const request = call as UpstreamCall
     const token = this.#tokens.current()
-    if (token === undefined) return this.#tokens.get().then((fresh) => this.#send(request, fresh))
-    return this.#send(request, token)
+    if (token === undefined) return this.#tokens.get().then((fresh) => this.#send(request, fresh, finish))
+    return this.#send(request, token, finish)
   }
 
-  #send (request: UpstreamCall, token: string): Promise<EnvelopeAnswer> {
+  #send (request: UpstreamCall, token: string, finish: (answer: EnvelopeAnswer) => unknown): Promise<unknown> {
     request.headers = this.#headers(token, request.body)
-    return sendCall(this.#target, request).then((answer) => answer.status === 401 ? this.#retry(request, token) : found(answer))
+    return sendCall(this.#target, request).then((answer) => answer.status === 401 ? this.#retry(request, token).then(finish) : finish(found(answer)))
   }
 
   async #retry (request: UpstreamCall, refused: string): Promise<EnvelopeAnswer> {
@@ -220,6 +223,10 @@ function sendCall (target: UpstreamTarget, call: UpstreamCall): Promise<Envelope
     }
     return { status, code: parsed.code, message: parsed.message, response: parsed.response }
   })
+}
+
+function same (answer: EnvelopeAnswer): EnvelopeAnswer {
+  return answer
 }
 
 /** The answer, unless it is the 404 of an unknown id. */

@@ -99,7 +99,8 @@ export class PortOneV2Client {
     } catch (err) {
       return Promise.reject(err)
     }
-    return this.#send('getIdentityVerification', 'GET', path, undefined).then(identityVerificationOf)
+    return sendRequest(this.#target, { operation: 'getIdentityVerification', method: 'GET', path, headers: this.#plainHeaders })
+      .then(({ status, text }) => identityVerificationOf(status, answerBody('getIdentityVerification', status, text)))
   }
 
   /**
@@ -153,18 +154,21 @@ export class PortOneV2Client {
     const call = body === undefined
       ? { operation, method, path, headers: this.#plainHeaders }
       : { operation, method, path, headers: this.#jsonHeaders, body }
-    return sendRequest(this.#target, call).then(({ status, text }) => {
-      const parsed = parseJson(text)
-      if (status >= 200 && status <= 299) {
-        if (parsed === NOT_JSON) throw upstreamError(`HTTP ${status} with a body that is not JSON`, { operation, upstreamStatus: status })
-        return { status, body: parsed }
-      }
-      throw refusal(operation, status, parsed)
-    })
+    return sendRequest(this.#target, call).then(({ status, text }) => ({ status, body: answerBody(operation, status, text) }))
   }
 }
 
-function identityVerificationOf ({ status, body }: { status: number, body: unknown }): V2IdentityVerification {
+/** The JSON of a 2xx answer, else the refusal it is. */
+function answerBody (operation: string, status: number, text: string): unknown {
+  const parsed = parseJson(text)
+  if (status >= 200 && status <= 299) {
+    if (parsed === NOT_JSON) throw upstreamError(`HTTP ${status} with a body that is not JSON`, { operation, upstreamStatus: status })
+    return parsed
+  }
+  throw refusal(operation, status, parsed)
+}
+
+function identityVerificationOf (status: number, body: unknown): V2IdentityVerification {
   if (!identityVerificationCheck.Check(body)) throw upstreamError('unexpected identity verification shape', { operation: 'getIdentityVerification', upstreamStatus: status })
   return body
 }
