@@ -4,6 +4,11 @@ import { Deadlines, type Deadline, type Link } from '../upstream.js'
 import { consumeNow, MemoryStore } from './memory.js'
 import type { Consumption, ConsumeResult, VerificationStore } from './store.js'
 
+/** A guarded store; `consumeNow` is there for the in-process MemoryStore: its consume, synchronous, throwing the 503. */
+export interface GuardedStore extends VerificationStore {
+  consumeNow?: ((consumption: Consumption) => ConsumeResult) | undefined
+}
+
 /**
  * The store as the route uses it: every failure is FST_IAMPORT_STORE_UNAVAILABLE (503), never a
  * guess. A store that waits on I/O also gets a deadline, so a Redis that stopped answering fails
@@ -11,11 +16,6 @@ import type { Consumption, ConsumeResult, VerificationStore } from './store.js'
  * A call costs one promise chained on the store's own, with no async wrapper and, for a store
  * with a deadline, no timer and no Promise.race of its own (bench/).
  */
-/** A guarded store; `consumeNow` is there for the in-process MemoryStore: its consume, synchronous, throwing the 503. */
-export interface GuardedStore extends VerificationStore {
-  consumeNow?: ((consumption: Consumption) => ConsumeResult) | undefined
-}
-
 export function guardStore (store: VerificationStore): GuardedStore {
   // A MemoryStore itself, not a subclass: its methods are async functions, which reject rather than throw.
   if (Object.getPrototypeOf(store) === MemoryStore.prototype) {
